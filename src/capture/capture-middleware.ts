@@ -1,0 +1,87 @@
+import type { IncomingMessage } from 'node:http';
+import type { SovendusError } from '../errors.js';
+import type { SovendusEventHub } from '../events.js';
+import type { Log } from '../logging.js';
+import type { SessionAccess } from '../middleware/session.js';
+import { maskToken } from '../token.js';
+import type { Middleware, TokenStore } from '../types.js';
+import { readQueryToken } from './query.js';
+
+export interface CaptureOptions {
+  queryParam: string;
+  ttlSeconds: number;
+  /** Already bounded by `boundStore`, so a save can hold a request no longer than its deadline. */
+  store: TokenStore;
+  sessions: SessionAccess;
+  /** The landing request's product id; throws `SovendusConfigError` when it cannot be had. */
+  productIdFor(req: IncomingMessage): string;
+  /** Sets `req.sovendus`. */
+  attach(req: IncomingMessage): void;
+  events: SovendusEventHub;
+  log: Log;
+}
+
+/**
+ * Stores `?sovReqToken` for the visitor's session. It fails open: a store that is down or slow
+ * costs the request at most the store deadline, never an error page. Only a missing session
+ * middleware is passed to `next(error)`, because that is a setup mistake that loses every
+ * conversion and must be seen at the first test.
+ */
+export function createCaptureMiddleware(options: CaptureOptions): Middleware {
+  const { queryParam, ttlSeconds, store, sessions, productIdFor, attach, events, log } = options;
+
+  const captureFailed = (error: SovendusError, token: string, productId?: string) => {
+    log.warn({ code: error.code, token: maskToken(token) }, `capture failed: ${error.message}`);
+    events.emit('failed', { stage: 'capture', error, token, productId });
+  };
+
+  return function sovendusCapture(req, _res, next) {
+    attach(req);
+    const found = readQueryToken(req.url ?? '', queryParam);
+    if (!found.found) {
+      next();
+      return;
+    }
+    if (!found.ok) {
+      log.debug({ reason: found.reason }, 'token rejected');
+      events.emit('rejected', { reason: found.reason });
+      next();
+      return;
+    }
+    const { token } = found;
+
+    let sessionKey: string | undefined;
+    let productId: string;
+    try {
+      sessionKey = sessions.keyOf(req);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (sessionKey === undefined) {
+      log.warn({ token: maskToken(token) }, 'no session key for this request; token not captured');
+      next();
+      return;
+    }
+    try {
+      productId = productIdFor(req);
+    } catch (error) {
+      captureFailed(error as SovendusError, token);
+      next();
+      return;
+    }
+
+    sessions.keep(req);
+    store.saveToken(sessionKey, { token, productId, capturedAt: Date.now() }, ttlSeconds).then(
+      () => {
+        log.debug({ token: maskToken(token) }, 'token captured');
+        events.emit('captured', { token, productId });
+        next();
+      },
+      (error: unknown) => {
+        captureFailed(error as SovendusError, token, productId);
+        next();
+      },
+    );
+  };
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * The rules for each setting, shared by the options schema and the environment loader so
+ * that both accept exactly the same values and say the same thing about a bad one.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const PRODUCT_ID_RULE = 'must be a UUID such as 9bc72425-902c-3abf-9db8-8b186d7cb160';
+
+export const productIdField = z.string({ error: 'is required' }).regex(UUID, PRODUCT_ID_RULE);
+
+// The key is validated without ever quoting it back: messages name the rule, not the value.
+export const apiKeyField = z
+  .string({ error: 'is required' })
+  .min(1, 'is required')
+  .max(256, 'is longer than 256 characters')
+  .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "-" and "_"');
+
+export const apiBaseUrlField = z
+  .string()
+  .refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && URL.canParse(value), {
+    message: 'must be an http(s) URL without query or fragment',
+  })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const positiveInt = (max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`);
+
+export const ttlSecondsField = positiveInt(365 * 24 * 3600);
+export const timeoutMsField = positiveInt(120_000);
+export const storeTimeoutMsField = positiveInt(60_000);
+export const attemptsField = positiveInt(10);
+export const delayMsField = positiveInt(60_000);
+
+export const queryParamField = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"');
+
+export const redisUrlField = z
+  .string()
+  .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), {
+    message: 'must be a redis:// or rediss:// URL',
+  });
+
+export const DEFAULTS = {
+  apiBaseUrl: 'https://press-order-api.sovendus.com',
+  ttlSeconds: 2_592_000,
+  timeoutMs: 2_000,
+  storeTimeoutMs: 250,
+  queryParam: 'sovReqToken',
+  retry: { attempts: 3, minDelayMs: 100, maxDelayMs: 1_000 },
+} as const;
+
+/** Turns zod issues into one message that names each setting (by `nameOf`) and what is wrong. */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  nameOf: (path: readonly PropertyKey[]) => string,
+): string {
+  return issues.map((issue) => `  - ${nameOf(issue.path)}: ${issue.message}`).join('\n');
+}

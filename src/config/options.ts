@@ -1,0 +1,101 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { SovendusConfigError } from '../errors.js';
+import type { SovendusLogger, SovendusOptions, TokenStore } from '../types.js';
+import {
+  apiBaseUrlField,
+  apiKeyField,
+  attemptsField,
+  DEFAULTS,
+  delayMsField,
+  describeIssues,
+  PRODUCT_ID_RULE,
+  productIdField,
+  queryParamField,
+  storeTimeoutMsField,
+  timeoutMsField,
+  ttlSecondsField,
+} from './fields.js';
+
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+
+const STORE_METHODS = [
+  'saveToken',
+  'getToken',
+  'deleteToken',
+  'acquireClaim',
+  'completeClaim',
+  'releaseClaim',
+] as const;
+
+const storeField = z.custom<TokenStore>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    STORE_METHODS.every((method) => isFunction((value as Record<string, unknown>)[method])),
+  { message: `must implement the TokenStore interface (${STORE_METHODS.join(', ')})` },
+);
+
+const loggerField = z.custom<SovendusLogger>(
+  (value) => typeof value === 'object' && value !== null,
+  { message: 'must be a pino-compatible logger object' },
+);
+
+const functionField = <T>(what: string) =>
+  z.custom<T>(isFunction, { message: `must be a function ${what}` });
+
+const optionsSchema = z
+  .object({
+    productId: z.custom<string | ((req: IncomingMessage) => string)>(
+      (value) => isFunction(value) || productIdField.safeParse(value).success,
+      { message: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
+    ),
+    apiKey: apiKeyField,
+    store: storeField.optional(),
+    apiBaseUrl: apiBaseUrlField.default(DEFAULTS.apiBaseUrl),
+    ttlSeconds: ttlSecondsField.default(DEFAULTS.ttlSeconds),
+    timeoutMs: timeoutMsField.default(DEFAULTS.timeoutMs),
+    storeTimeoutMs: storeTimeoutMsField.default(DEFAULTS.storeTimeoutMs),
+    retry: z
+      .object({
+        attempts: attemptsField.default(DEFAULTS.retry.attempts),
+        minDelayMs: delayMsField.default(DEFAULTS.retry.minDelayMs),
+        maxDelayMs: delayMsField.default(DEFAULTS.retry.maxDelayMs),
+      })
+      .strict()
+      .refine((retry) => retry.minDelayMs <= retry.maxDelayMs, {
+        message: 'minDelayMs must not exceed maxDelayMs',
+      })
+      .default(DEFAULTS.retry),
+    queryParam: queryParamField.default(DEFAULTS.queryParam),
+    getSessionKey: functionField<(req: IncomingMessage) => string | undefined>(
+      '(req) => session key',
+    ).optional(),
+    logger: loggerField.optional(),
+    fetch: functionField<typeof globalThis.fetch>('compatible with fetch').optional(),
+  })
+  .strict();
+
+/** The options with every default filled in. Internal: it holds the API key. */
+export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+/**
+ * Validates options up front, like helmet does: a shop learns about a typo at start-up, not at
+ * its first Sovendus visitor. `undefined` values count as "not set" so that spreading a
+ * partially filled environment config works.
+ */
+export function resolveOptions(options: SovendusOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new SovendusConfigError('sovendus-express needs an options object.');
+  }
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  );
+  const parsed = optionsSchema.safeParse(defined);
+  if (!parsed.success) {
+    throw new SovendusConfigError(
+      `Invalid sovendus-express options:\n${describeIssues(parsed.error.issues, (path) => path.join('.') || 'options')}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { productIdField } from '../config/fields.js';
+import {
+  SovendusConfigError,
+  SovendusError,
+  SovendusInvalidTokenError,
+  SovendusStoreError,
+} from '../errors.js';
+import type { SovendusEventHub } from '../events.js';
+import type { Log } from '../logging.js';
+import { checkToken, maskToken } from '../token.js';
+import type {
+  CompleteOptions,
+  ConversionFailed,
+  ConversionResult,
+  SendConversionOptions,
+  TokenStore,
+} from '../types.js';
+import type { ConversionApi } from './api-client.js';
+
+export interface ConversionServiceOptions {
+  api: ConversionApi;
+  /** Already bounded by `boundStore`: its calls end in time and fail as `SovendusStoreError`. */
+  store: TokenStore;
+  events: SovendusEventHub;
+  log: Log;
+  ttlSeconds: number;
+  /** How long a send claim lives; longer than any send can take, so it never expires mid-send. */
+  leaseMs: number;
+  /** The product id for `sendConversion` calls that give none (the option, when it is a string). */
+  defaultProductId: string | undefined;
+}
+
+export interface ConversionService {
+  send(options: SendConversionOptions): Promise<ConversionResult>;
+  completeSession(sessionKey: string, options: CompleteOptions): Promise<ConversionResult>;
+  /** Resolves when no conversion is in flight. */
+  idle(): Promise<void>;
+}
+
+interface Facts {
+  token: string;
+  productId: string;
+  orderId?: string | undefined;
+}
+
+const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
+const MAX_ORDER_ID_LENGTH = 256;
+
+function normalizeOrderId(orderId: unknown): string | undefined | SovendusConfigError {
+  if (orderId === undefined) return undefined;
+  const text = typeof orderId === 'number' && Number.isFinite(orderId) ? String(orderId) : orderId;
+  if (typeof text === 'string' && text.length > 0 && text.length <= MAX_ORDER_ID_LENGTH) {
+    return text;
+  }
+  return new SovendusConfigError(
+    `orderId must be a non-empty string or a finite number of at most ${MAX_ORDER_ID_LENGTH} characters.`,
+  );
+}
+
+/**
+ * The claims that make a conversion go out once: one per token (a token converts once,
+ * whoever sends it) and one per order (a double-submitted checkout converts once).
+ */
+function claimKeys({ token, productId, orderId }: Facts): string[] {
+  const keys = [`conversion:${productId}:${token}`];
+  if (orderId !== undefined) keys.push(`order:${orderId}`);
+  return keys;
+}
+
+/**
+ * Decides the fate of one conversion: validate, claim, call, record. It is the only place
+ * that talks to both the store and the API, so exactly-once lives here and nowhere else.
+ */
+export function createConversionService(options: ConversionServiceOptions): ConversionService {
+  const { api, store, events, log, ttlSeconds, leaseMs, defaultProductId } = options;
+  const inFlight = new Set<Promise<unknown>>();
+
+  function track<T>(work: Promise<T>): Promise<T> {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  }
+
+  function fail(facts: Partial<Facts>, error: SovendusError, attempts: number): ConversionFailed {
+    const fields = { code: error.code, status: error.status, token: maskToken(facts.token ?? '') };
+    // Retryable trouble is the weather; a non-retryable error means the setup needs a human.
+    if (error.retryable) log.warn(fields, `conversion failed: ${error.message}`);
+    else log.error(fields, `conversion failed: ${error.message}`);
+    events.emit('failed', { stage: 'conversion', error, ...facts });
+    return { status: 'failed', error, attempts, ...facts };
+  }
+
+  async function releaseAll(keys: readonly string[], owner: string): Promise<void> {
+    const results = await Promise.allSettled(keys.map((key) => store.releaseClaim(key, owner)));
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        // Harmless: the lease expires by itself, after which the conversion can be retried.
+        log.warn({ err: result.reason as unknown }, 'could not release a send claim');
+      }
+    }
+  }
+
+  async function deliver(facts: Facts): Promise<ConversionResult> {
+    const keys = claimKeys(facts);
+    const owner = randomUUID();
+    const held: string[] = [];
+    try {
+      for (const key of keys) {
+        if (!(await store.acquireClaim(key, owner, leaseMs))) {
+          await releaseAll(held, owner);
+          log.debug({ token: maskToken(facts.token) }, 'duplicate conversion skipped');
+          return { status: 'duplicate', ...facts };
+        }
+        held.push(key);
+      }
+    } catch (error) {
+      await releaseAll(held, owner);
+      return fail(facts, error as SovendusStoreError, 0);
+    }
+
+    const outcome = await api.send(facts.productId, facts.token);
+    if (!outcome.ok) {
+      await releaseAll(held, owner);
+      return fail(facts, outcome.error, outcome.attempts);
+    }
+
+    const recorded = await Promise.allSettled(
+      keys.map((key) => store.completeClaim(key, ttlSeconds)),
+    );
+    if (recorded.some((result) => result.status === 'rejected')) {
+      // The one window where a duplicate is possible: Sovendus accepted, but the store could
+      // not record it. Say so loudly; the claim's lease still blocks resends for a while.
+      log.error({ token: maskToken(facts.token) }, 'conversion sent, but not recorded as sent');
+    }
+    const sent = { status: 'sent', ...facts, attempts: outcome.attempts } as const;
+    log.info({ token: maskToken(facts.token), attempts: outcome.attempts }, 'conversion sent');
+    events.emit('sent', sent);
+    return sent;
+  }
+
+  function send(input: SendConversionOptions): Promise<ConversionResult> {
+    const checked = checkToken(input.token);
+    if (!checked.ok) return Promise.resolve(fail({}, new SovendusInvalidTokenError(checked.reason), 0));
+    const productId = input.productId ?? defaultProductId;
+    if (productId === undefined || !productIdField.safeParse(productId).success) {
+      const problem =
+        productId === undefined
+          ? 'sendConversion needs a productId when the productId option is a function'
+          : 'productId must be a UUID such as 9bc72425-902c-3abf-9db8-8b186d7cb160';
+      return Promise.resolve(fail({ token: checked.token }, new SovendusConfigError(`${problem}.`), 0));
+    }
+    const orderId = normalizeOrderId(input.orderId);
+    if (orderId instanceof SovendusConfigError) {
+      return Promise.resolve(fail({ token: checked.token, productId }, orderId, 0));
+    }
+    return track(deliver({ token: checked.token, productId, orderId }));
+  }
+
+  async function completeSession(
+    sessionKey: string,
+    { orderId }: CompleteOptions,
+  ): Promise<ConversionResult> {
+    let entry;
+    try {
+      entry = await store.getToken(sessionKey);
+    } catch (error) {
+      return fail({}, error as SovendusStoreError, 0);
+    }
+    if (entry === undefined) return NO_TOKEN;
+    const result = await send({ token: entry.token, productId: entry.productId, orderId });
+    if (result.status === 'sent') {
+      try {
+        await store.deleteToken(sessionKey, entry.token);
+      } catch (error) {
+        // The claim is recorded as sent, so the leftover token can never convert twice.
+        log.warn({ err: error }, 'conversion sent, but its token could not be deleted');
+      }
+    }
+    return result;
+  }
+
+  return {
+    send,
+    completeSession: (sessionKey, completeOptions) =>
+      track(completeSession(sessionKey, completeOptions)),
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { SovendusEvents } from './types.js';
+
+type Listener<E extends keyof SovendusEvents> = (payload: SovendusEvents[E]) => void;
+type AnyListener = (payload: never) => void;
+
+/**
+ * A typed, throw-proof event hub. Unlike `EventEmitter`, a listener that throws cannot break
+ * the shop's request, and there is no special `error` event that crashes when unheard.
+ */
+export class SovendusEventHub {
+  readonly #listeners = new Map<keyof SovendusEvents, Set<AnyListener>>();
+
+  constructor(private readonly onListenerError: (error: unknown) => void) {}
+
+  on<E extends keyof SovendusEvents>(event: E, listener: Listener<E>): () => void {
+    let listeners = this.#listeners.get(event);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#listeners.set(event, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  }
+
+  emit<E extends keyof SovendusEvents>(event: E, payload: SovendusEvents[E]): void {
+    const listeners = this.#listeners.get(event);
+    if (listeners === undefined) return;
+    for (const listener of listeners) {
+      try {
+        (listener as Listener<E>)(payload);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}

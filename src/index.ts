@@ -1,0 +1,38 @@
+import './express-augmentation.js';
+
+export { createSovendus, sovendusCapture, sovendusConvert } from './sovendus.js';
+export { loadSovendusConfig, type SovendusEnvConfig } from './config/env.js';
+export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-store.js';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-store.js';
+export { MAX_TOKEN_LENGTH } from './token.js';
+export {
+  SovendusError,
+  SovendusInvalidApiKeyError,
+  SovendusInvalidParametersError,
+  SovendusNotFoundError,
+  SovendusUnavailableError,
+  SovendusConfigError,
+  SovendusInvalidTokenError,
+  SovendusStoreError,
+  type SovendusErrorCode,
+  type SovendusErrorDetails,
+} from './errors.js';
+export type {
+  CompleteOptions,
+  ConversionDuplicate,
+  ConversionFailed,
+  ConversionNoToken,
+  ConversionResult,
+  ConversionSent,
+  ConvertOptions,
+  Middleware,
+  RetryOptions,
+  SendConversionOptions,
+  Sovendus,
+  SovendusEvents,
+  SovendusLogger,
+  SovendusOptions,
+  SovendusRequestContext,
+  StoredToken,
+  TokenStore,
+} from './types.js';

@@ -1,0 +1,26 @@
+import type { SovendusLogger } from './types.js';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** The logger the package writes to: every level present, silent where the shop gave none. */
+export type Log = Record<Level, (object: Record<string, unknown>, message: string) => void>;
+
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+
+export function createLog(logger: SovendusLogger | undefined): Log {
+  const log = {} as Log;
+  for (const level of LEVELS) {
+    const write = logger?.[level];
+    log[level] =
+      typeof write === 'function'
+        ? (object, message) => {
+            try {
+              write.call(logger, object, `sovendus: ${message}`);
+            } catch {
+              // A broken logger must not break the shop's request.
+            }
+          }
+        : () => undefined;
+  }
+  return log;
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage } from 'node:http';
+import type { SovendusConfigError, SovendusError } from '../errors.js';
+import type { ConversionService } from '../conversion/conversion-service.js';
+import type { SovendusEventHub } from '../events.js';
+import type { Log } from '../logging.js';
+import type {
+  CompleteOptions,
+  ConversionResult,
+  SovendusRequestContext,
+  TokenStore,
+} from '../types.js';
+import type { SessionAccess } from './session.js';
+
+export interface RequestContextDeps {
+  sessions: SessionAccess;
+  store: TokenStore;
+  service: ConversionService;
+  events: SovendusEventHub;
+  log: Log;
+}
+
+const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
+
+/** `req.sovendus`: a thin per-request handle; it does nothing until one of its methods is called. */
+class RequestContext implements SovendusRequestContext {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly deps: RequestContextDeps,
+  ) {}
+
+  async getToken(): Promise<string | undefined> {
+    const sessionKey = this.deps.sessions.keyOf(this.req);
+    if (sessionKey === undefined) return undefined;
+    try {
+      return (await this.deps.store.getToken(sessionKey))?.token;
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'could not read the token');
+      this.deps.events.emit('failed', { stage: 'conversion', error: error as SovendusError });
+      return undefined;
+    }
+  }
+
+  complete(options: CompleteOptions = {}): Promise<ConversionResult> {
+    let sessionKey: string | undefined;
+    try {
+      sessionKey = this.deps.sessions.keyOf(this.req);
+    } catch (error) {
+      const configError = error as SovendusConfigError;
+      this.deps.log.error({ code: configError.code }, configError.message);
+      return Promise.resolve({ status: 'failed', error: configError, attempts: 0 });
+    }
+    if (sessionKey === undefined) return Promise.resolve(NO_TOKEN);
+    return this.deps.service.completeSession(sessionKey, options);
+  }
+}
+
+type WithContext = IncomingMessage & { sovendus?: SovendusRequestContext };
+
+/** Sets `req.sovendus` unless a capture already did, and returns it. */
+export function attachRequestContext(
+  req: IncomingMessage,
+  deps: RequestContextDeps,
+): SovendusRequestContext {
+  const target = req as WithContext;
+  return (target.sovendus ??= new RequestContext(req, deps));
+}

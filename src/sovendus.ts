@@ -1,0 +1,148 @@
+import type { IncomingMessage } from 'node:http';
+import { createCaptureMiddleware } from './capture/capture-middleware.js';
+import { productIdField, PRODUCT_ID_RULE } from './config/fields.js';
+import { resolveOptions, type ResolvedOptions } from './config/options.js';
+import { createConversionApi } from './conversion/api-client.js';
+import { createConversionService } from './conversion/conversion-service.js';
+import { worstCaseSendMs } from './conversion/retry-policy.js';
+import { SovendusConfigError } from './errors.js';
+import { SovendusEventHub } from './events.js';
+import { createLog } from './logging.js';
+import { createConvertMiddleware } from './middleware/convert-middleware.js';
+import { attachRequestContext, type RequestContextDeps } from './middleware/request-context.js';
+import { sessionAccess } from './middleware/session.js';
+import { boundStore } from './stores/bounded-store.js';
+import { MemoryTokenStore } from './stores/memory-store.js';
+import type {
+  ConvertOptions,
+  Middleware,
+  Sovendus,
+  SovendusLogger,
+  SovendusOptions,
+  TokenStore,
+} from './types.js';
+
+/** Extra life for a send claim beyond the longest possible send: pauses, clock skew, GC. */
+const LEASE_MARGIN_MS = 10_000;
+
+let warnedAboutMemoryStore = false;
+
+const MEMORY_STORE_WARNING =
+  'the in-memory token store is used in production: tokens are lost on restart and not ' +
+  'shared between instances. Pass store: new RedisTokenStore({ client }).';
+
+/** Once per process: to the shop's logger when it has one, else as a Node process warning. */
+function warnIfMemoryStoreInProduction(store: TokenStore, logger: SovendusLogger | undefined) {
+  if (warnedAboutMemoryStore || process.env.NODE_ENV !== 'production') return;
+  if (!(store instanceof MemoryTokenStore)) return;
+  warnedAboutMemoryStore = true;
+  if (typeof logger?.warn === 'function') {
+    createLog(logger).warn({ code: 'SOVENDUS_MEMORY_STORE' }, MEMORY_STORE_WARNING);
+  } else {
+    process.emitWarning(`sovendus-express: ${MEMORY_STORE_WARNING}`, {
+      type: 'SovendusWarning',
+      code: 'SOVENDUS_MEMORY_STORE',
+    });
+  }
+}
+
+function productIdResolver(productId: ResolvedOptions['productId']) {
+  if (typeof productId === 'string') return () => productId;
+  return (req: IncomingMessage): string => {
+    let value: unknown;
+    try {
+      value = productId(req);
+    } catch (error) {
+      throw new SovendusConfigError(
+        `productId(req) threw: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (!productIdField.safeParse(value).success) {
+      throw new SovendusConfigError(`productId(req) returned a product id that ${PRODUCT_ID_RULE}.`);
+    }
+    return value as string;
+  };
+}
+
+/**
+ * Creates the Sovendus integration for a shop. Validates every option now and throws a
+ * `SovendusConfigError` that names each bad one.
+ */
+export function createSovendus(options: SovendusOptions): Sovendus {
+  const config = resolveOptions(options);
+  const log = createLog(config.logger);
+  const events = new SovendusEventHub((error) => {
+    log.error({ err: error }, 'an event listener threw; ignored');
+  });
+  const rawStore = config.store ?? new MemoryTokenStore();
+  warnIfMemoryStoreInProduction(rawStore, config.logger);
+  const store = boundStore(rawStore, config.storeTimeoutMs);
+
+  const service = createConversionService({
+    api: createConversionApi({
+      apiKey: config.apiKey,
+      apiBaseUrl: config.apiBaseUrl,
+      timeoutMs: config.timeoutMs,
+      retry: config.retry,
+      fetch: config.fetch ?? globalThis.fetch,
+    }),
+    store,
+    events,
+    log,
+    ttlSeconds: config.ttlSeconds,
+    leaseMs: worstCaseSendMs(config.retry, config.timeoutMs) + LEASE_MARGIN_MS,
+    defaultProductId: typeof config.productId === 'string' ? config.productId : undefined,
+  });
+
+  const sessions = sessionAccess(config.getSessionKey);
+  const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
+  const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
+
+  const capture = createCaptureMiddleware({
+    queryParam: config.queryParam,
+    ttlSeconds: config.ttlSeconds,
+    store,
+    sessions,
+    productIdFor: productIdResolver(config.productId),
+    attach: contextOf,
+    events,
+    log,
+  });
+
+  // Only methods: JSON.stringify and util.inspect of the instance show no option, let alone the key.
+  return {
+    capture: () => capture,
+    convert: (convertOptions?: ConvertOptions) => createConvertMiddleware(contextOf, convertOptions),
+    sendConversion: (sendOptions) => service.send(sendOptions),
+    on: (event, listener) => events.on(event, listener),
+    close: () => service.idle(),
+  };
+}
+
+// The one-line forms share one instance per options object: with the default memory store,
+// a capture and a convert made from the same options must see the same tokens.
+const instances = new WeakMap<SovendusOptions, Sovendus>();
+
+function instanceFor(source: SovendusOptions | Sovendus): Sovendus {
+  if ('capture' in source && typeof source.capture === 'function') return source;
+  const options = source as SovendusOptions;
+  let instance = instances.get(options);
+  if (instance === undefined) {
+    instance = createSovendus(options);
+    instances.set(options, instance);
+  }
+  return instance;
+}
+
+/** `app.use(sovendusCapture(options))`: the one-line form of `createSovendus(options).capture()`. */
+export function sovendusCapture(source: SovendusOptions | Sovendus): Middleware {
+  return instanceFor(source).capture();
+}
+
+/** `app.post('/checkout', sovendusConvert(options), handler)`: the one-line form of `convert()`. */
+export function sovendusConvert(
+  source: SovendusOptions | Sovendus,
+  convertOptions?: ConvertOptions,
+): Middleware {
+  return instanceFor(source).convert(convertOptions);
+}

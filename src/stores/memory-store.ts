@@ -1,0 +1,108 @@
+import type { StoredToken, TokenStore } from '../types.js';
+
+export interface MemoryTokenStoreOptions {
+  /**
+   * The most tokens (and, separately, claims) kept at once; past it the oldest are dropped,
+   * so a flood of landing requests cannot exhaust memory. Default `10000`.
+   */
+  maxEntries?: number;
+}
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+const COMPLETED = Symbol('completed');
+
+/**
+ * A bounded map whose entries expire lazily on read: no timers, so it never keeps a process
+ * alive. A `Map` iterates in insertion order, and every write re-inserts, so the first key is
+ * always the least recently written one: the one to drop when full.
+ */
+class ExpiringMap<T> {
+  readonly #entries = new Map<string, Expiring<T>>();
+  constructor(private readonly maxEntries: number) {}
+
+  get(key: string, now = Date.now()): T | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: T, ttlMs: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/**
+ * Keeps tokens in this process's memory: the zero-configuration default for development and
+ * tests. Tokens vanish on restart and are not shared between instances; use
+ * `RedisTokenStore` in production.
+ */
+export class MemoryTokenStore implements TokenStore {
+  readonly #tokens: ExpiringMap<StoredToken>;
+  readonly #claims: ExpiringMap<string | typeof COMPLETED>;
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    const maxEntries = options.maxEntries ?? 10_000;
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError('MemoryTokenStore: maxEntries must be a positive whole number');
+    }
+    this.#tokens = new ExpiringMap(maxEntries);
+    this.#claims = new ExpiringMap(maxEntries);
+  }
+
+  /** How many tokens are held now (expired ones may still count until they are read). */
+  get size(): number {
+    return this.#tokens.size;
+  }
+
+  saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void> {
+    this.#tokens.set(sessionKey, { ...entry }, ttlSeconds * 1000);
+    return Promise.resolve();
+  }
+
+  getToken(sessionKey: string): Promise<StoredToken | undefined> {
+    const entry = this.#tokens.get(sessionKey);
+    return Promise.resolve(entry && { ...entry });
+  }
+
+  deleteToken(sessionKey: string, token: string): Promise<void> {
+    if (this.#tokens.get(sessionKey)?.token === token) this.#tokens.delete(sessionKey);
+    return Promise.resolve();
+  }
+
+  acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    if (this.#claims.get(key) !== undefined) return Promise.resolve(false);
+    this.#claims.set(key, owner, leaseMs);
+    return Promise.resolve(true);
+  }
+
+  completeClaim(key: string, ttlSeconds: number): Promise<void> {
+    this.#claims.set(key, COMPLETED, ttlSeconds * 1000);
+    return Promise.resolve();
+  }
+
+  releaseClaim(key: string, owner: string): Promise<void> {
+    if (this.#claims.get(key) === owner) this.#claims.delete(key);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,101 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { StoredToken, TokenStore } from '../types.js';
+
+export interface RedisTokenStoreOptions {
+  /** An ioredis client (or Cluster). The shop owns it: the store never connects or quits it. */
+  client: Redis | Cluster;
+  /** Prepended to every key. Default `sovendus:`. Give each app its own when they share a Redis. */
+  prefix?: string;
+}
+
+// Compare-and-delete in one step, so a newer token saved during a send is never deleted.
+const DELETE_IF_TOKEN = `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ok, entry = pcall(cjson.decode, value)
+if ok and type(entry) == 'table' and entry.token == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+// Only the claim's owner may give it up: after a lease expired, another sender may own it.
+const DELETE_IF_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+const COMPLETED = 'sent';
+
+function parseStoredToken(raw: string | null): StoredToken | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<StoredToken>;
+    if (
+      typeof value.token === 'string' &&
+      typeof value.productId === 'string' &&
+      typeof value.capturedAt === 'number'
+    ) {
+      return { token: value.token, productId: value.productId, capturedAt: value.capturedAt };
+    }
+  } catch {
+    // Not ours, or written by an incompatible version: treat as absent rather than crash.
+  }
+  return undefined;
+}
+
+/**
+ * Keeps tokens in Redis, shared by every instance of the shop. Keys:
+ * `{prefix}token:{sessionKey}` (JSON, with the token's TTL) and `{prefix}claim:{id}` (the
+ * send claims that make each conversion go out once).
+ */
+export class RedisTokenStore implements TokenStore {
+  readonly #client: Redis | Cluster;
+  readonly #prefix: string;
+
+  constructor(options: RedisTokenStoreOptions) {
+    if (typeof options?.client?.set !== 'function' || typeof options.client.eval !== 'function') {
+      throw new TypeError('RedisTokenStore: `client` must be an ioredis client');
+    }
+    this.#client = options.client;
+    this.#prefix = options.prefix ?? 'sovendus:';
+  }
+
+  #tokenKey(sessionKey: string): string {
+    return `${this.#prefix}token:${sessionKey}`;
+  }
+
+  #claimKey(key: string): string {
+    return `${this.#prefix}claim:${key}`;
+  }
+
+  async saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void> {
+    const { token, productId, capturedAt } = entry;
+    await this.#client.set(
+      this.#tokenKey(sessionKey),
+      JSON.stringify({ token, productId, capturedAt }),
+      'EX',
+      ttlSeconds,
+    );
+  }
+
+  async getToken(sessionKey: string): Promise<StoredToken | undefined> {
+    return parseStoredToken(await this.#client.get(this.#tokenKey(sessionKey)));
+  }
+
+  async deleteToken(sessionKey: string, token: string): Promise<void> {
+    await this.#client.eval(DELETE_IF_TOKEN, 1, this.#tokenKey(sessionKey), token);
+  }
+
+  async acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.#client.set(this.#claimKey(key), owner, 'PX', leaseMs, 'NX')) === 'OK';
+  }
+
+  async completeClaim(key: string, ttlSeconds: number): Promise<void> {
+    await this.#client.set(this.#claimKey(key), COMPLETED, 'EX', ttlSeconds);
+  }
+
+  async releaseClaim(key: string, owner: string): Promise<void> {
+    await this.#client.eval(DELETE_IF_OWNER, 1, this.#claimKey(key), owner);
+  }
+}

@@ -1,0 +1,175 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One scripted answer of the fake API. */
+export type FakeReply =
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  /** Accept the request and never answer (until `close()`): a timeout. */
+  | 'hang'
+  /** Drop the connection without an answer: a network failure. */
+  | 'reset';
+
+/** A request the fake API received. */
+export interface FakeSovendusCall {
+  method: string;
+  path: string;
+  /** Decoded from `/ext/{productId}/{token}/api`; `undefined` when the path did not match. */
+  productId: string | undefined;
+  token: string | undefined;
+  /** The `apiKey` of the JSON body, as received. */
+  apiKey: string | undefined;
+  /** The HTTP status it answered, or the scripted failure. */
+  reply: number | 'hang' | 'reset';
+}
+
+export interface FakeSovendusApiOptions {
+  /** The one API key it accepts; others get 403. Default: any non-empty key. */
+  apiKey?: string;
+  /** The product ids it knows; others get 422. Default: any. */
+  productIds?: readonly string[];
+  /** Port on 127.0.0.1. Default: a free one. */
+  port?: number;
+}
+
+export interface FakeSovendusApi {
+  /** Pass it as `apiBaseUrl`. */
+  readonly url: string;
+  /** Every request received, in order. */
+  readonly calls: readonly FakeSovendusCall[];
+  /** Calls that Sovendus would have counted as conversions (answered 200). */
+  readonly conversions: readonly FakeSovendusCall[];
+  /** Scripts the next answers, in order; once used up, it answers as Sovendus would. */
+  enqueue(...replies: FakeReply[]): void;
+  /** Forgets calls and scripted answers. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const ROUTE = /^\/ext\/([^/]+)\/([^/]+)\/api$/;
+// Sovendus' documented test tokens: "test" as the second of four groups.
+const TEST_TOKEN_SHAPE = /^[0-9a-z]{5}-test-[0-9a-z]{3}-[0-9a-z]{5}$/i;
+
+function decode(segment: string | undefined): string | undefined {
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function apiKeyOf(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null && 'apiKey' in parsed) {
+      return typeof parsed.apiKey === 'string' ? parsed.apiKey : undefined;
+    }
+  } catch {
+    // Not JSON: no key.
+  }
+  return undefined;
+}
+
+/**
+ * A local HTTP server that plays the Sovendus conversion API, as its documentation describes
+ * it: 200 with `{externalProductId, sovReqToken}`, 403 for a wrong key, 404/405 for a wrong
+ * route or method, 422 for an unknown product id or a malformed test token. Script failures
+ * (5xx, 429 with Retry-After, hangs, resets) with `enqueue`. For tests only.
+ */
+export async function startFakeSovendusApi(
+  options: FakeSovendusApiOptions = {},
+): Promise<FakeSovendusApi> {
+  const calls: FakeSovendusCall[] = [];
+  let script: FakeReply[] = [];
+
+  function sovendusAnswer(call: FakeSovendusCall): { status: number; body: unknown } {
+    if (call.productId === undefined || call.token === undefined) {
+      return { status: 404, body: { message: 'Invalid API call.' } };
+    }
+    if (call.method !== 'POST') return { status: 405, body: { message: 'Invalid API call.' } };
+    const keyAccepted =
+      options.apiKey === undefined ? Boolean(call.apiKey) : call.apiKey === options.apiKey;
+    if (!keyAccepted) {
+      return {
+        status: 403,
+        body: { message: 'This API call is unauthorized. Please check your API key.' },
+      };
+    }
+    if (options.productIds !== undefined && !options.productIds.includes(call.productId)) {
+      return { status: 422, body: 'External product id not found.' };
+    }
+    if (/-test-/i.test(call.token) && !TEST_TOKEN_SHAPE.test(call.token)) {
+      return { status: 422, body: 'Invalid API parameters.' };
+    }
+    return { status: 200, body: { externalProductId: call.productId, sovReqToken: call.token } };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const match = ROUTE.exec(path);
+    const call: FakeSovendusCall = {
+      method: req.method ?? 'GET',
+      path,
+      productId: decode(match?.[1]),
+      token: decode(match?.[2]),
+      apiKey: apiKeyOf(body),
+      reply: 200,
+    };
+    calls.push(call);
+
+    const scripted = script.shift();
+    if (scripted === 'hang' || scripted === 'reset') {
+      call.reply = scripted;
+      if (scripted === 'reset') req.socket.destroy();
+      return;
+    }
+    const answer = scripted ?? sovendusAnswer(call);
+    call.reply = answer.status;
+    if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+    res.writeHead(answer.status, {
+      'content-type': 'application/json',
+      ...(scripted?.headers ?? {}),
+    });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    get conversions() {
+      return calls.filter((call) => call.reply === 200);
+    },
+    enqueue: (...replies) => {
+      script.push(...replies);
+    },
+    reset: () => {
+      calls.length = 0;
+      script = [];
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

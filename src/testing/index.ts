@@ -1,0 +1,7 @@
+export {
+  startFakeSovendusApi,
+  type FakeReply,
+  type FakeSovendusApi,
+  type FakeSovendusApiOptions,
+  type FakeSovendusCall,
+} from './fake-sovendus-api.js';

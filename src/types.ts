@@ -1,0 +1,197 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SovendusError } from './errors.js';
+
+/** A Connect/Express middleware. Typed on Node's own request so it also fits plain Connect. */
+export type Middleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/** A pino-compatible logger: `(object, message)`. Any subset of levels may be given. */
+export interface SovendusLogger {
+  debug?(object: Record<string, unknown>, message: string): void;
+  info?(object: Record<string, unknown>, message: string): void;
+  warn?(object: Record<string, unknown>, message: string): void;
+  error?(object: Record<string, unknown>, message: string): void;
+}
+
+/** What the capture keeps for a session. */
+export interface StoredToken {
+  /** The validated `sovReqToken`. */
+  token: string;
+  /** The product id the visitor came for, resolved on the landing request. */
+  productId: string;
+  /** When the token was captured (milliseconds since the epoch). */
+  capturedAt: number;
+}
+
+/**
+ * Where tokens and send claims live. Implement it to use another database; the package ships
+ * {@link RedisTokenStore} (for production, shared by all app instances) and
+ * {@link MemoryTokenStore} (one process only: development and tests).
+ *
+ * The claim methods are what make a conversion go out exactly once: whoever acquires a
+ * claim sends, everybody else gets `duplicate`. `acquireClaim` must be atomic across every
+ * process that shares the store.
+ */
+export interface TokenStore {
+  /** Keeps `entry` for the session for `ttlSeconds`, replacing an older token: the newest click wins. */
+  saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void>;
+  /** The session's token, or `undefined` when there is none or it expired. */
+  getToken(sessionKey: string): Promise<StoredToken | undefined>;
+  /** Deletes the session's token, but only while it is still `token`: a newer click that arrived meanwhile survives. */
+  deleteToken(sessionKey: string, token: string): Promise<void>;
+  /** Atomically takes the claim `key` for `leaseMs`; `false` when it is held or already completed. */
+  acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Marks the claim as completed (the conversion was accepted) for `ttlSeconds`, so it is never sent again. */
+  completeClaim(key: string, ttlSeconds: number): Promise<void>;
+  /** Gives the claim up after a failed send, but only while `owner` still holds it. */
+  releaseClaim(key: string, owner: string): Promise<void>;
+}
+
+/** Retries for transient failures (5xx, 429, timeouts, network errors). */
+export interface RetryOptions {
+  /** How many attempts in all, the first one included. Default `3`; `1` disables retries. */
+  attempts?: number;
+  /** The first backoff delay in milliseconds; it doubles each retry (with jitter). Default `100`. */
+  minDelayMs?: number;
+  /** The longest backoff delay in milliseconds, also the cap on a `Retry-After`. Default `1000`. */
+  maxDelayMs?: number;
+}
+
+/** Options of {@link createSovendus}. Validated at construction; a bad one throws a `SovendusConfigError`. */
+export interface SovendusOptions {
+  /**
+   * The Sovendus external product id (a UUID), or a function that picks it per landing request
+   * (per country, per path...). The function runs when the token is captured, and its answer is
+   * stored with the token, so the conversion goes to the campaign the visitor came from.
+   */
+  productId: string | ((req: IncomingMessage) => string);
+  /** The Sovendus API key. A server secret: it is never logged, serialized or sent to a browser. */
+  apiKey: string;
+  /** Where tokens live. Default: a `MemoryTokenStore` (one process only; warns under `NODE_ENV=production`). */
+  store?: TokenStore | undefined;
+  /** The API's origin. Default `https://press-order-api.sovendus.com`. Point it at the fake API in tests. */
+  apiBaseUrl?: string | undefined;
+  /** How long a captured token is kept, in seconds. Default `2592000` (30 days, as Sovendus documents). */
+  ttlSeconds?: number | undefined;
+  /** Timeout of one API attempt in milliseconds. Default `2000`. */
+  timeoutMs?: number | undefined;
+  /** Retries with exponential backoff and jitter for transient failures. */
+  retry?: RetryOptions | undefined;
+  /** The longest a request waits for the store, in milliseconds; past it capture lets the request go on. Default `250`. */
+  storeTimeoutMs?: number | undefined;
+  /** The query parameter that carries the token. Default `sovReqToken` (Sovendus can rename it for you). */
+  queryParam?: string | undefined;
+  /**
+   * Identifies the visitor's session. Default: express-session's `req.sessionID`.
+   * Return `undefined` when the request has no session; the token is then not captured.
+   */
+  getSessionKey?: ((req: IncomingMessage) => string | undefined) | undefined;
+  /** A pino-compatible logger. Default: silent. */
+  logger?: SovendusLogger | undefined;
+  /** The `fetch` used for API calls. Default: the global `fetch`. */
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+/** Options of {@link SovendusRequestContext.complete}. */
+export interface CompleteOptions {
+  /** The shop's order id: one conversion per order, however often checkout is submitted. */
+  orderId?: string | number | undefined;
+}
+
+/** Options of `sendConversion`, for callers without a session (a payment webhook, a job). */
+export interface SendConversionOptions extends CompleteOptions {
+  /** The token, as captured and stored with the order. Validated before any call is made. */
+  token: string;
+  /** The product id; default: the `productId` option when it is a string. */
+  productId?: string | undefined;
+}
+
+interface ConversionFacts {
+  token: string;
+  productId: string;
+  orderId?: string | undefined;
+}
+
+/** Sovendus accepted the conversion (HTTP 200); the stored token was deleted. */
+export interface ConversionSent extends ConversionFacts {
+  status: 'sent';
+  /** How many API attempts it took. */
+  attempts: number;
+}
+
+/** There is no token for this session: the visitor did not come from Sovendus (or it expired). */
+export interface ConversionNoToken {
+  status: 'no_token';
+}
+
+/** This order or token was already converted, or another request is sending it right now. */
+export interface ConversionDuplicate extends ConversionFacts {
+  status: 'duplicate';
+}
+
+/** The conversion did not go through; `error.retryable` says whether a later try can succeed. */
+export interface ConversionFailed extends Partial<ConversionFacts> {
+  status: 'failed';
+  error: SovendusError;
+  /** API attempts made (`0` when the failure came before the call). */
+  attempts: number;
+}
+
+/** What `complete()` and `sendConversion()` resolve to. They never reject. */
+export type ConversionResult =
+  | ConversionSent
+  | ConversionNoToken
+  | ConversionDuplicate
+  | ConversionFailed;
+
+/** `req.sovendus`, present after `capture()`. */
+export interface SovendusRequestContext {
+  /** The token held for this session, or `undefined`. Reads the store only when called. */
+  getToken(): Promise<string | undefined>;
+  /** Sends this session's conversion. Never rejects: see {@link ConversionResult}. */
+  complete(options?: CompleteOptions): Promise<ConversionResult>;
+}
+
+/** Events of a Sovendus instance; listeners must not throw (if they do, it is logged and ignored). */
+export interface SovendusEvents {
+  /** A valid token was stored for a session. */
+  captured: { token: string; productId: string };
+  /** A request carried the token parameter, but its value was rejected and not stored. */
+  rejected: { reason: string };
+  /** Sovendus accepted a conversion. */
+  sent: ConversionSent;
+  /** Capture or conversion failed; the shop's request went on regardless. */
+  failed: {
+    stage: 'capture' | 'conversion';
+    error: SovendusError;
+    token?: string | undefined;
+    productId?: string | undefined;
+    orderId?: string | undefined;
+  };
+}
+
+/** Options of `convert()`. */
+export interface ConvertOptions {
+  /** Reads the order id from the checkout request, for one conversion per order. */
+  orderId?: ((req: IncomingMessage) => string | number | undefined) | undefined;
+}
+
+/** What {@link createSovendus} returns. */
+export interface Sovendus {
+  /** Middleware for every request: stores `?sovReqToken` for the session and sets `req.sovendus`. */
+  capture(): Middleware;
+  /** Middleware for the checkout route: completes the conversion and puts the result in `res.locals.sovendus`. */
+  convert(options?: ConvertOptions): Middleware;
+  /** Sends a conversion for a known token, without a session. Never rejects. */
+  sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<E extends keyof SovendusEvents>(
+    event: E,
+    listener: (payload: SovendusEvents[E]) => void,
+  ): () => void;
+  /** Waits for conversions in flight. It does not close the store's Redis client: the shop owns it. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,214 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  createSovendus,
+  SovendusError,
+  SovendusInvalidApiKeyError,
+  SovendusInvalidParametersError,
+  SovendusNotFoundError,
+  SovendusUnavailableError,
+  type ConversionResult,
+  type Sovendus,
+} from '../src/index.js';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
+
+let api: FakeSovendusApi;
+let sovendus: Sovendus;
+
+beforeAll(async () => {
+  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+});
+afterAll(() => api.close());
+
+beforeEach(() => {
+  api.reset();
+  sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    timeoutMs: 300,
+    retry: { attempts: 3, minDelayMs: 10, maxDelayMs: 50 },
+  });
+});
+afterEach(() => sovendus.close());
+
+function failure(result: ConversionResult): SovendusError {
+  if (result.status !== 'failed') throw new Error(`expected failed, got ${result.status}`);
+  return result.error;
+}
+
+describe('sendConversion', () => {
+  it('posts the API key as JSON to /ext/{productId}/{token}/api and reports it sent', async () => {
+    const result = await sovendus.sendConversion({ token: TEST_TOKEN, orderId: 'A-1' });
+    expect(result).toEqual({
+      status: 'sent',
+      token: TEST_TOKEN,
+      productId: PRODUCT_ID,
+      orderId: 'A-1',
+      attempts: 1,
+    });
+    expect(api.calls).toEqual([
+      {
+        method: 'POST',
+        path: `/ext/${PRODUCT_ID}/${TEST_TOKEN}/api`,
+        productId: PRODUCT_ID,
+        token: TEST_TOKEN,
+        apiKey: API_KEY,
+        reply: 200,
+      },
+    ]);
+  });
+
+  it('maps 403 to SovendusInvalidApiKeyError, without retrying', async () => {
+    api.enqueue({ status: 403, body: { message: 'This API call is unauthorized.' } });
+    const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN }));
+    expect(error).toBeInstanceOf(SovendusInvalidApiKeyError);
+    expect(error).toMatchObject({ code: 'INVALID_API_KEY', status: 403, retryable: false });
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it("maps 422 to SovendusInvalidParametersError with Sovendus' message", async () => {
+    const error = failure(await sovendus.sendConversion({ token: '12345-test-12-12345' }));
+    expect(error).toBeInstanceOf(SovendusInvalidParametersError);
+    expect(error).toMatchObject({
+      code: 'INVALID_PARAMETERS',
+      status: 422,
+      retryable: false,
+      sovendusMessage: 'Invalid API parameters.',
+    });
+    expect(error.message).toContain('Invalid API parameters.');
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('maps an unknown product id to 422 "External product id not found."', async () => {
+    const other = '00000000-0000-4000-8000-000000000000';
+    const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN, productId: other }));
+    expect(error.sovendusMessage).toBe('External product id not found.');
+  });
+
+  it('maps 404 to SovendusNotFoundError (a wrong apiBaseUrl)', async () => {
+    const wrongBase = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: `${api.url}/v2`,
+    });
+    const error = failure(await wrongBase.sendConversion({ token: TEST_TOKEN }));
+    expect(error).toBeInstanceOf(SovendusNotFoundError);
+    expect(error).toMatchObject({ code: 'WRONG_URL', status: 404, retryable: false });
+  });
+
+  it.each([405, 400, 307])('treats HTTP %i as a final UNEXPECTED_STATUS', async (status) => {
+    api.enqueue({ status, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
+    const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN }));
+    expect(error.constructor).toBe(SovendusError);
+    expect(error).toMatchObject({ code: 'UNEXPECTED_STATUS', status, retryable: false });
+    expect(api.calls).toHaveLength(1); // a redirect is never followed: it would carry the key
+  });
+
+  it('retries 5xx, 429, hangs and resets, then succeeds', async () => {
+    api.enqueue({ status: 503 }, 'reset');
+    expect(await sovendus.sendConversion({ token: TEST_TOKEN })).toMatchObject({
+      status: 'sent',
+      attempts: 3,
+    });
+    api.reset();
+    api.enqueue({ status: 429, headers: { 'retry-after': '0' } }, 'hang');
+    expect(await sovendus.sendConversion({ token: '11111-test-111-11111' })).toMatchObject({
+      status: 'sent',
+      attempts: 3,
+    });
+  });
+
+  it('gives up after the configured attempts with a retryable SovendusUnavailableError', async () => {
+    api.enqueue({ status: 500 }, { status: 502 }, { status: 500, body: { message: 'down' } });
+    const result = await sovendus.sendConversion({ token: TEST_TOKEN });
+    const error = failure(result);
+    expect(error).toBeInstanceOf(SovendusUnavailableError);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 500, retryable: true });
+    expect(result).toMatchObject({ attempts: 3 });
+    expect(api.calls).toHaveLength(3);
+  });
+
+  it('times out an attempt that gets no answer', async () => {
+    const single = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      timeoutMs: 100,
+      retry: { attempts: 1 },
+    });
+    api.enqueue('hang');
+    const started = Date.now();
+    const error = failure(await single.sendConversion({ token: TEST_TOKEN }));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error.message).toContain('no answer within 100 ms');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('reports a refused connection as UNAVAILABLE', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const offline = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: `http://127.0.0.1:${port}`,
+      retry: { attempts: 2, minDelayMs: 1, maxDelayMs: 1 },
+    });
+    const result = await offline.sendConversion({ token: TEST_TOKEN });
+    expect(failure(result)).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(result).toMatchObject({ attempts: 2 });
+  });
+
+  it.each([
+    ['a path traversal', '../../admin'],
+    ['a slash', 'a/b'],
+    ['a query', 'a?b=c'],
+    ['a fragment', 'a#b'],
+    ['an empty token', ''],
+    ['a placeholder', 'null'],
+    ['an overlong token', 'x'.repeat(500)],
+  ])('never calls the API for %s', async (_label, token) => {
+      const error = failure(await sovendus.sendConversion({ token }));
+      expect(error).toMatchObject({ code: 'INVALID_TOKEN', retryable: false });
+      expect(api.calls).toHaveLength(0);
+  });
+
+  it('rejects a product id that is not a UUID before calling', async () => {
+    const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN, productId: '../x' }));
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('sends a token once, however often and concurrently it is submitted', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => sovendus.sendConversion({ token: TEST_TOKEN })),
+    );
+    expect(results.filter((result) => result.status === 'sent')).toHaveLength(1);
+    expect(results.filter((result) => result.status === 'duplicate')).toHaveLength(4);
+    expect(await sovendus.sendConversion({ token: TEST_TOKEN })).toMatchObject({
+      status: 'duplicate',
+    });
+    expect(api.conversions).toHaveLength(1);
+  });
+
+  it('sends again after a failure: a failed send leaves no claim behind', async () => {
+    api.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    expect((await sovendus.sendConversion({ token: TEST_TOKEN })).status).toBe('failed');
+    expect((await sovendus.sendConversion({ token: TEST_TOKEN })).status).toBe('sent');
+  });
+
+  it('emits sent and failed events, and survives a listener that throws', async () => {
+    const seen: string[] = [];
+    sovendus.on('sent', (result) => seen.push(`sent ${result.token}`));
+    sovendus.on('failed', (event) => seen.push(`failed ${event.error.code}`));
+    sovendus.on('sent', () => {
+      throw new Error('listener bug');
+    });
+    await sovendus.sendConversion({ token: TEST_TOKEN });
+    await sovendus.sendConversion({ token: 'null' });
+    expect(seen).toEqual([`sent ${TEST_TOKEN}`, 'failed INVALID_TOKEN']);
+  });
+});

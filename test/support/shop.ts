@@ -1,0 +1,59 @@
+import type { IncomingMessage } from 'node:http';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import {
+  createSovendus,
+  type ConversionResult,
+  type Sovendus,
+  type SovendusOptions,
+} from '../../src/index.js';
+
+export const PRODUCT_ID = '9bc72425-902c-3abf-9db8-8b186d7cb160';
+export const API_KEY = 'ABCD-EFGHI-JKLMNO-PQR';
+export const TEST_TOKEN = '12345-test-123-12345';
+
+/** A result as JSON, with the error reduced to what a shop would show. */
+export function describeResult(result: ConversionResult | undefined) {
+  if (result?.status !== 'failed') return result;
+  const { error, ...rest } = result;
+  return { ...rest, error: { code: error.code, status: error.status, message: error.message } };
+}
+
+export interface ShopOptions extends Partial<SovendusOptions> {
+  saveUninitialized?: boolean;
+}
+
+/**
+ * The smallest shop that uses the package as the README says: session, capture on every
+ * request, convert on checkout, and a route that calls `req.sovendus.complete()` itself.
+ */
+export function createShop(options: ShopOptions): { app: Express; sovendus: Sovendus } {
+  const { saveUninitialized = false, ...sovendusOptions } = options;
+  const sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    ...sovendusOptions,
+  } as SovendusOptions);
+  const app = express();
+  app.use(express.json());
+  app.use(session({ secret: 'test secret', resave: false, saveUninitialized }));
+  app.use(sovendus.capture());
+  app.post(
+    '/checkout',
+    sovendus.convert({ orderId: (req: IncomingMessage) => (req as express.Request).body?.orderId }),
+    (_req, res) => {
+      res.json(describeResult(res.locals.sovendus));
+    },
+  );
+  app.post('/complete', async (req, res) => {
+    const body = req.body as { orderId?: string } | undefined;
+    res.json(describeResult(await req.sovendus.complete({ orderId: body?.orderId })));
+  });
+  app.get('/token', async (req, res) => {
+    res.json({ token: (await req.sovendus.getToken()) ?? null });
+  });
+  app.all('/{*path}', (_req, res) => {
+    res.send('shop page');
+  });
+  return { app, sovendus };
+}
