@@ -12,6 +12,14 @@ export const PRODUCT_ID = '9bc72425-902c-3abf-9db8-8b186d7cb160';
 export const API_KEY = 'ABCD-EFGHI-JKLMNO-PQR';
 export const TEST_TOKEN = '12345-test-123-12345';
 
+const digits = (count: number) =>
+  Array.from({ length: count }, () => Math.floor(Math.random() * 10)).join('');
+
+/** A token of Sovendus' test shape that no other test uses (a sent token never converts again). */
+export function freshTestToken(): string {
+  return `${digits(5)}-test-${digits(3)}-${digits(5)}`;
+}
+
 /** A result as JSON, with the error reduced to what a shop would show. */
 export function describeResult(result: ConversionResult | undefined) {
   if (result?.status !== 'failed') return result;
