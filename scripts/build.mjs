@@ -4,12 +4,26 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 const tsc = (...args) =>
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], {
+    stdio: 'inherit',
+  });
 
 rmSync('dist', { recursive: true, force: true });
 tsc('-p', 'tsconfig.build.json', '--outDir', 'dist/cjs');
-tsc('-p', 'tsconfig.build.json', '--outDir', 'dist/esm', '--module', 'ES2022', '--moduleResolution', 'Bundler');
-for (const [folder, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
+tsc(
+  '-p',
+  'tsconfig.build.json',
+  '--outDir',
+  'dist/esm',
+  '--module',
+  'ES2022',
+  '--moduleResolution',
+  'Bundler',
+);
+for (const [folder, type] of [
+  ['dist/cjs', 'commonjs'],
+  ['dist/esm', 'module'],
+]) {
   mkdirSync(folder, { recursive: true });
   writeFileSync(`${folder}/package.json`, `${JSON.stringify({ type }, null, 2)}\n`);
 }

@@ -72,12 +72,10 @@ export class SovendusInvalidParametersError extends SovendusError {
 export class SovendusNotFoundError extends SovendusError {
   override readonly name = 'SovendusNotFoundError';
   constructor(details: SovendusErrorDetails = {}) {
-    super(
-      'WRONG_URL',
-      'Sovendus answered 404 (wrong URL): check the apiBaseUrl option.',
-      false,
-      { status: 404, ...details },
-    );
+    super('WRONG_URL', 'Sovendus answered 404 (wrong URL): check the apiBaseUrl option.', false, {
+      status: 404,
+      ...details,
+    });
   }
 }
 

@@ -10,12 +10,11 @@ const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 export function createLog(logger: SovendusLogger | undefined): Log {
   const log = {} as Log;
   for (const level of LEVELS) {
-    const write = logger?.[level];
     log[level] =
-      typeof write === 'function'
+      typeof logger?.[level] === 'function'
         ? (object, message) => {
             try {
-              write.call(logger, object, `sovendus: ${message}`);
+              logger[level]?.(object, `sovendus: ${message}`);
             } catch {
               // A broken logger must not break the shop's request.
             }

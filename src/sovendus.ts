@@ -58,7 +58,9 @@ function productIdResolver(productId: ResolvedOptions['productId']) {
       );
     }
     if (!productIdField.safeParse(value).success) {
-      throw new SovendusConfigError(`productId(req) returned a product id that ${PRODUCT_ID_RULE}.`);
+      throw new SovendusConfigError(
+        `productId(req) returned a product id that ${PRODUCT_ID_RULE}.`,
+      );
     }
     return value as string;
   };
@@ -112,7 +114,8 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   // Only methods: JSON.stringify and util.inspect of the instance show no option, let alone the key.
   return {
     capture: () => capture,
-    convert: (convertOptions?: ConvertOptions) => createConvertMiddleware(contextOf, convertOptions),
+    convert: (convertOptions?: ConvertOptions) =>
+      createConvertMiddleware(contextOf, convertOptions),
     sendConversion: (sendOptions) => service.send(sendOptions),
     on: (event, listener) => events.on(event, listener),
     close: () => service.idle(),

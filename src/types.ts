@@ -142,10 +142,7 @@ export interface ConversionFailed extends Partial<ConversionFacts> {
 
 /** What `complete()` and `sendConversion()` resolve to. They never reject. */
 export type ConversionResult =
-  | ConversionSent
-  | ConversionNoToken
-  | ConversionDuplicate
-  | ConversionFailed;
+  ConversionSent | ConversionNoToken | ConversionDuplicate | ConversionFailed;
 
 /** `req.sovendus`, present after `capture()`. */
 export interface SovendusRequestContext {

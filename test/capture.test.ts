@@ -44,7 +44,9 @@ describe('capture', () => {
     const landing = await request(app).get(`/?sovReqToken=${TEST_TOKEN}`).expect(200);
     const cookie = landing.headers['set-cookie'];
     expect(cookie).toBeDefined();
-    const later = await request(app).get('/token').set('Cookie', cookie as unknown as string[]);
+    const later = await request(app)
+      .get('/token')
+      .set('Cookie', cookie as unknown as string[]);
     expect(later.body).toEqual({ token: TEST_TOKEN });
   });
 
@@ -55,7 +57,7 @@ describe('capture', () => {
     const cookie = decodeURIComponent(String(landing.headers['set-cookie']));
     const sessionId = /connect\.sid=s:([^.;]+)\./.exec(cookie)?.[1];
     const key = `${redis.prefix}token:${sessionId}`;
-    expect(JSON.parse((await redis.client.get(key)) as string)).toMatchObject({
+    expect(JSON.parse((await redis.client.get(key))!)).toMatchObject({
       token: TEST_TOKEN,
       productId: PRODUCT_ID,
     });

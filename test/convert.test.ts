@@ -21,7 +21,9 @@ afterAll(async () => {
   await api.close();
   await redis.close();
 });
-beforeEach(() => api.reset());
+beforeEach(() => {
+  api.reset();
+});
 
 function shop(options: ShopOptions = {}) {
   return createShop({
@@ -40,7 +42,7 @@ async function landedVisitor(app: ReturnType<typeof shop>['app'], token: string)
 }
 
 describe('convert() on the checkout route', () => {
-  it('sends the landed visitor\'s conversion once, then deletes the token', async () => {
+  it("sends the landed visitor's conversion once, then deletes the token", async () => {
     const { app } = shop();
     const token = freshTestToken();
     const visitor = await landedVisitor(app, token);
@@ -64,7 +66,7 @@ describe('convert() on the checkout route', () => {
     expect(api.calls).toHaveLength(0);
   });
 
-  it('keeps the token after a 422, with the typed error and Sovendus\' message', async () => {
+  it("keeps the token after a 422, with the typed error and Sovendus' message", async () => {
     const { app } = shop();
     const visitor = await landedVisitor(app, '99999-test-99-99999');
     const { body } = await visitor.post('/checkout').send({});
@@ -143,7 +145,9 @@ describe('exactly once', () => {
     const results = await Promise.all(
       instances.map((instance) => instance.sendConversion({ token: '55555-test-555-55555' })),
     );
-    clients.forEach((client) => client.disconnect());
+    clients.forEach((client) => {
+      client.disconnect();
+    });
     expect(results.map((result) => result.status).sort()).toEqual([
       'duplicate',
       'duplicate',
@@ -157,7 +161,10 @@ describe('exactly once', () => {
     const { app } = shop();
     const visitor = await landedVisitor(app, '66666-test-666-66666');
     api.enqueue({ status: 200, delayMs: 150 });
-    const checkout = visitor.post('/checkout').send({}).then((response) => response.body);
+    const checkout = visitor
+      .post('/checkout')
+      .send({})
+      .then((response) => response.body as unknown);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await visitor.get('/?sovReqToken=77777-test-777-77777').expect(200);
     expect(await checkout).toMatchObject({ status: 'sent', token: '66666-test-666-66666' });

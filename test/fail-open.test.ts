@@ -107,7 +107,7 @@ const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
   async function killRedis(): Promise<void> {
     const dying = server;
-    if (!dying || dying.exitCode !== null) return;
+    if (dying?.exitCode !== null) return;
     await new Promise((resolve) => {
       dying.once('exit', resolve);
       dying.kill('SIGKILL');
@@ -136,13 +136,19 @@ const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
     expect(landing.ms).toBeLessThan(BOUND_MS);
     const checkout = await timed(() => visitor.post('/checkout').send({}));
     expect(checkout.ms).toBeLessThan(BOUND_MS);
-    expect(checkout.value.body).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    expect(checkout.value.body).toMatchObject({
+      status: 'failed',
+      error: { code: 'STORE_UNAVAILABLE' },
+    });
     expect(failures.map((failure) => failure.stage)).toEqual(['capture', 'conversion']);
 
     // Redis keeps nothing on disk here, so the visitor lands again after the restart.
     await startRedis();
     await client.ping();
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
-    expect((await visitor.post('/checkout').send({})).body).toMatchObject({ status: 'sent', token });
+    expect((await visitor.post('/checkout').send({})).body).toMatchObject({
+      status: 'sent',
+      token,
+    });
   });
 });

@@ -43,7 +43,7 @@ it('works in an Express 4 app', async () => {
 
 it('works in a plain Connect app, which has no req.query and no res.locals', async () => {
   const app = connect();
-  app.use(sessions());
+  app.use(sessions() as connect.NextHandleFunction);
   app.use(sovendus.capture());
   app.use('/checkout', sovendus.convert());
   app.use((_req, res: ServerResponse & { locals?: { sovendus?: ConversionResult } }) => {

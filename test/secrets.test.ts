@@ -15,7 +15,10 @@ afterAll(() => api.close());
 /** Everything a shop could print, log or send: each must be free of the key. */
 function expectNoSecret(...things: unknown[]) {
   for (const thing of things) {
-    const views = [inspect(thing, { depth: 10, showHidden: true }), JSON.stringify(thing) ?? ''];
+    const views = [
+      inspect(thing, { depth: 10, showHidden: true }),
+      (JSON.stringify(thing) as string | undefined) ?? '',
+    ];
     if (thing instanceof Error) views.push(thing.message, thing.stack ?? '', String(thing.cause));
     for (const view of views) expect(view).not.toContain(SECRET);
   }

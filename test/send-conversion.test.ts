@@ -171,9 +171,9 @@ describe('sendConversion', () => {
     ['a placeholder', 'null'],
     ['an overlong token', 'x'.repeat(500)],
   ])('never calls the API for %s', async (_label, token) => {
-      const error = failure(await sovendus.sendConversion({ token }));
-      expect(error).toMatchObject({ code: 'INVALID_TOKEN', retryable: false });
-      expect(api.calls).toHaveLength(0);
+    const error = failure(await sovendus.sendConversion({ token }));
+    expect(error).toMatchObject({ code: 'INVALID_TOKEN', retryable: false });
+    expect(api.calls).toHaveLength(0);
   });
 
   it('rejects a product id that is not a UUID before calling', async () => {

@@ -14,9 +14,9 @@ export interface CaptureOptions {
   store: TokenStore;
   sessions: SessionAccess;
   /** The landing request's product id; throws `SovendusConfigError` when it cannot be had. */
-  productIdFor(req: IncomingMessage): string;
+  productIdFor: (req: IncomingMessage) => string;
   /** Sets `req.sovendus`. */
-  attach(req: IncomingMessage): void;
+  attach: (req: IncomingMessage) => void;
   events: SovendusEventHub;
   log: Log;
 }

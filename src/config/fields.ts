@@ -21,7 +21,7 @@ export const apiKeyField = z
 export const apiBaseUrlField = z
   .string()
   .refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && URL.canParse(value), {
-    message: 'must be an http(s) URL without query or fragment',
+    error: 'must be an http(s) URL without query or fragment',
   })
   .transform((value) => value.replace(/\/+$/, ''));
 
@@ -45,7 +45,7 @@ export const queryParamField = z
 export const redisUrlField = z
   .string()
   .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), {
-    message: 'must be a redis:// or rediss:// URL',
+    error: 'must be a redis:// or rediss:// URL',
   });
 
 export const DEFAULTS = {

@@ -33,22 +33,22 @@ const storeField = z.custom<TokenStore>(
     typeof value === 'object' &&
     value !== null &&
     STORE_METHODS.every((method) => isFunction((value as Record<string, unknown>)[method])),
-  { message: `must implement the TokenStore interface (${STORE_METHODS.join(', ')})` },
+  { error: `must implement the TokenStore interface (${STORE_METHODS.join(', ')})` },
 );
 
 const loggerField = z.custom<SovendusLogger>(
   (value) => typeof value === 'object' && value !== null,
-  { message: 'must be a pino-compatible logger object' },
+  { error: 'must be a pino-compatible logger object' },
 );
 
 const functionField = <T>(what: string) =>
-  z.custom<T>(isFunction, { message: `must be a function ${what}` });
+  z.custom<T>(isFunction, { error: `must be a function ${what}` });
 
 const optionsSchema = z
   .object({
     productId: z.custom<string | ((req: IncomingMessage) => string)>(
       (value) => isFunction(value) || productIdField.safeParse(value).success,
-      { message: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
+      { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
     ),
     apiKey: apiKeyField,
     store: storeField.optional(),
@@ -64,13 +64,14 @@ const optionsSchema = z
       })
       .strict()
       .refine((retry) => retry.minDelayMs <= retry.maxDelayMs, {
-        message: 'minDelayMs must not exceed maxDelayMs',
+        error: 'minDelayMs must not exceed maxDelayMs',
       })
       .default(DEFAULTS.retry),
     queryParam: queryParamField.default(DEFAULTS.queryParam),
-    getSessionKey: functionField<(req: IncomingMessage) => string | undefined>(
-      '(req) => session key',
-    ).optional(),
+    getSessionKey:
+      functionField<(req: IncomingMessage) => string | undefined>(
+        '(req) => session key',
+      ).optional(),
     logger: loggerField.optional(),
     fetch: functionField<typeof globalThis.fetch>('compatible with fetch').optional(),
   })
@@ -85,7 +86,8 @@ export type ResolvedOptions = z.output<typeof optionsSchema>;
  * partially filled environment config works.
  */
 export function resolveOptions(options: SovendusOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
+  // Checked at run time too: JavaScript callers get a clear error instead of a TypeError.
+  if (typeof (options as unknown) !== 'object' || (options as unknown) === null) {
     throw new SovendusConfigError('sovendus-express needs an options object.');
   }
   const defined = Object.fromEntries(

@@ -11,8 +11,7 @@ export interface ConversionApiOptions {
 }
 
 export type ApiOutcome =
-  | { ok: true; attempts: number }
-  | { ok: false; error: SovendusError; attempts: number };
+  { ok: true; attempts: number } | { ok: false; error: SovendusError; attempts: number };
 
 export interface ConversionApi {
   /** Posts one conversion, retrying transient failures. Never rejects. */
@@ -37,7 +36,9 @@ export function createConversionApi(options: ConversionApiOptions): ConversionAp
 
   async function attempt(url: string): Promise<AttemptOutcome> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => {
+      controller.abort();
+    }, timeoutMs);
     try {
       const response = await fetchImpl(url, {
         method: 'POST',

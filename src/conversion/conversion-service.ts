@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { productIdField } from '../config/fields.js';
 import {
   SovendusConfigError,
-  SovendusError,
+  type SovendusError,
   SovendusInvalidTokenError,
-  SovendusStoreError,
+  type SovendusStoreError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
@@ -141,14 +141,17 @@ export function createConversionService(options: ConversionServiceOptions): Conv
 
   function send(input: SendConversionOptions): Promise<ConversionResult> {
     const checked = checkToken(input.token);
-    if (!checked.ok) return Promise.resolve(fail({}, new SovendusInvalidTokenError(checked.reason), 0));
+    if (!checked.ok)
+      return Promise.resolve(fail({}, new SovendusInvalidTokenError(checked.reason), 0));
     const productId = input.productId ?? defaultProductId;
     if (productId === undefined || !productIdField.safeParse(productId).success) {
       const problem =
         productId === undefined
           ? 'sendConversion needs a productId when the productId option is a function'
           : 'productId must be a UUID such as 9bc72425-902c-3abf-9db8-8b186d7cb160';
-      return Promise.resolve(fail({ token: checked.token }, new SovendusConfigError(`${problem}.`), 0));
+      return Promise.resolve(
+        fail({ token: checked.token }, new SovendusConfigError(`${problem}.`), 0),
+      );
     }
     const orderId = normalizeOrderId(input.orderId);
     if (orderId instanceof SovendusConfigError) {

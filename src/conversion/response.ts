@@ -7,8 +7,7 @@ import {
 } from '../errors.js';
 
 export type AttemptOutcome =
-  | { ok: true }
-  | { ok: false; error: SovendusError; retryAfterMs?: number | undefined };
+  { ok: true } | { ok: false; error: SovendusError; retryAfterMs?: number | undefined };
 
 const MAX_MESSAGE_LENGTH = 200;
 

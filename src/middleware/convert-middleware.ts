@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SovendusConfigError } from '../errors.js';
-import type { ConversionResult, ConvertOptions, Middleware, SovendusRequestContext } from '../types.js';
+import type {
+  ConversionResult,
+  ConvertOptions,
+  Middleware,
+  SovendusRequestContext,
+} from '../types.js';
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
 

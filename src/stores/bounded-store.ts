@@ -16,26 +16,24 @@ export function boundStore(store: TokenStore, timeoutMs: number): TokenStore {
         reject(new SovendusStoreError(operation, new Error(`no answer within ${timeoutMs} ms`)));
       }, timeoutMs);
       timer.unref();
-      let pending: Promise<T>;
-      try {
-        pending = work();
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(new SovendusStoreError(operation, error));
-        },
-      );
+      // Via a promise, so that a store that throws synchronously is handled like one that rejects.
+      Promise.resolve()
+        .then(work)
+        .then(
+          (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(new SovendusStoreError(operation, error));
+          },
+        );
     });
 
   return {
-    saveToken: (key, entry, ttl) => bounded('save the token', () => store.saveToken(key, entry, ttl)),
+    saveToken: (key, entry, ttl) =>
+      bounded('save the token', () => store.saveToken(key, entry, ttl)),
     getToken: (key) => bounded('read the token', () => store.getToken(key)),
     deleteToken: (key, token) => bounded('delete the token', () => store.deleteToken(key, token)),
     acquireClaim: (key, owner, leaseMs) =>

@@ -54,7 +54,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #prefix: string;
 
   constructor(options: RedisTokenStoreOptions) {
-    if (typeof options?.client?.set !== 'function' || typeof options.client.eval !== 'function') {
+    const client = (options as Partial<RedisTokenStoreOptions> | undefined)?.client;
+    if (typeof client?.set !== 'function' || typeof client.eval !== 'function') {
       throw new TypeError('RedisTokenStore: `client` must be an ioredis client');
     }
     this.#client = options.client;

@@ -63,7 +63,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => resolve(body));
+    req.on('end', () => {
+      resolve(body);
+    });
     req.on('error', reject);
   });
 }
@@ -168,7 +170,10 @@ export async function startFakeSovendusApi(
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
         server.closeAllConnections();
       }),
   };

@@ -41,14 +41,17 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
     productId: PRODUCT_ID,
     apiKey: API_KEY,
     ...sovendusOptions,
-  } as SovendusOptions);
+  });
   const app = express();
   app.use(express.json());
   app.use(session({ secret: 'test secret', resave: false, saveUninitialized }));
   app.use(sovendus.capture());
   app.post(
     '/checkout',
-    sovendus.convert({ orderId: (req: IncomingMessage) => (req as express.Request).body?.orderId }),
+    sovendus.convert({
+      orderId: (req: IncomingMessage) =>
+        ((req as express.Request).body as { orderId?: string } | undefined)?.orderId,
+    }),
     (_req, res) => {
       res.json(describeResult(res.locals.sovendus));
     },
