@@ -1,3 +1,4 @@
+import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
 import { createSovendus, RedisTokenStore } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
@@ -5,6 +6,7 @@ import { connectTestRedis, keysUnder, type TestRedis } from './support/redis.js'
 import {
   API_KEY,
   createShop,
+  describeResult,
   freshTestToken,
   PRODUCT_ID,
   type ShopOptions,
@@ -182,5 +184,68 @@ describe('exactly once', () => {
       expect(await redis.client.get(key)).toBe('sent');
       expect(await redis.client.ttl(key)).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('setup mistakes at checkout', () => {
+  it('answers failed with INVALID_CONFIG, and emits it, when there is no session middleware', async () => {
+    const sovendus = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+    });
+    const failures: string[] = [];
+    sovendus.on('failed', (event) => failures.push(event.error.code));
+    const app = express();
+    app.post('/checkout', sovendus.convert(), (_req, res) => {
+      res.json(describeResult(res.locals.sovendus));
+    });
+    const { body } = await request(app).post('/checkout').expect(200);
+    expect(body).toMatchObject({ status: 'failed', error: { code: 'INVALID_CONFIG' } });
+    expect(body.error.message).toContain('add express-session');
+    expect(failures).toEqual(['INVALID_CONFIG']);
+  });
+
+  it("hands an error thrown by the shop's orderId extractor to its error handler", async () => {
+    const sovendus = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+    });
+    const app = express();
+    app.post(
+      '/checkout',
+      sovendus.convert({
+        orderId: () => {
+          throw new Error('no order in this request');
+        },
+      }),
+      (_req, res) => {
+        res.send('handler reached');
+      },
+    );
+    const onError: ErrorRequestHandler = (error: Error, _req, res, _next) => {
+      res.status(500).send(error.message);
+    };
+    app.use(onError);
+    await request(app).post('/checkout').expect(500, 'no order in this request');
+  });
+});
+
+describe('close()', () => {
+  it('waits for the conversions in flight', async () => {
+    const sovendus = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+    });
+    api.enqueue({ status: 200, delayMs: 100 });
+    let settled = false;
+    void sovendus.sendConversion({ token: freshTestToken() }).then(() => {
+      settled = true;
+    });
+    await sovendus.close();
+    expect(settled).toBe(true);
+    expect(api.conversions).toHaveLength(1);
   });
 });

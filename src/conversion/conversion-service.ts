@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { productIdField } from '../config/fields.js';
+import { PRODUCT_ID_RULE, productIdField } from '../config/fields.js';
 import {
   SovendusConfigError,
   type SovendusError,
@@ -33,7 +33,14 @@ export interface ConversionServiceOptions {
 
 export interface ConversionService {
   send(options: SendConversionOptions): Promise<ConversionResult>;
-  completeSession(sessionKey: string, options: CompleteOptions): Promise<ConversionResult>;
+  /**
+   * Sends the conversion of the session that `sessionKeyOf` names; it may throw a
+   * `SovendusConfigError` (no session middleware), which becomes a `failed` result.
+   */
+  completeSession(
+    sessionKeyOf: () => string | undefined,
+    options: CompleteOptions,
+  ): Promise<ConversionResult>;
   /** Resolves when no conversion is in flight. */
   idle(): Promise<void>;
 }
@@ -148,7 +155,7 @@ export function createConversionService(options: ConversionServiceOptions): Conv
       const problem =
         productId === undefined
           ? 'sendConversion needs a productId when the productId option is a function'
-          : 'productId must be a UUID such as 9bc72425-902c-3abf-9db8-8b186d7cb160';
+          : `productId ${PRODUCT_ID_RULE}`;
       return Promise.resolve(
         fail({ token: checked.token }, new SovendusConfigError(`${problem}.`), 0),
       );
@@ -161,16 +168,19 @@ export function createConversionService(options: ConversionServiceOptions): Conv
   }
 
   async function completeSession(
-    sessionKey: string,
+    sessionKeyOf: () => string | undefined,
     { orderId }: CompleteOptions,
   ): Promise<ConversionResult> {
+    let sessionKey;
     let entry;
     try {
-      entry = await store.getToken(sessionKey);
+      sessionKey = sessionKeyOf();
+      entry = sessionKey === undefined ? undefined : await store.getToken(sessionKey);
     } catch (error) {
-      return fail({}, error as SovendusStoreError, 0);
+      // A SovendusConfigError from sessionKeyOf, or a SovendusStoreError from the store.
+      return fail({}, error as SovendusError, 0);
     }
-    if (entry === undefined) return NO_TOKEN;
+    if (sessionKey === undefined || entry === undefined) return NO_TOKEN;
     const result = await send({ token: entry.token, productId: entry.productId, orderId });
     if (result.status === 'sent') {
       try {
@@ -185,8 +195,8 @@ export function createConversionService(options: ConversionServiceOptions): Conv
 
   return {
     send,
-    completeSession: (sessionKey, completeOptions) =>
-      track(completeSession(sessionKey, completeOptions)),
+    completeSession: (sessionKeyOf, completeOptions) =>
+      track(completeSession(sessionKeyOf, completeOptions)),
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },

@@ -1,11 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SovendusConfigError } from '../errors.js';
-import type {
-  ConversionResult,
-  ConvertOptions,
-  Middleware,
-  SovendusRequestContext,
-} from '../types.js';
+import type { ConvertOptions, Middleware, SovendusRequestContext } from '../types.js';
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
 
@@ -23,24 +18,19 @@ export function createConvertMiddleware(
   }
 
   return function sovendusConvert(req, res, next) {
-    const publish = (result: ConversionResult) => {
-      // Express has res.locals; plain Connect does not, so we make it.
-      const target = res as WithLocals;
-      (target.locals ??= {}).sovendus = result;
-      next();
-    };
     let id: string | number | undefined;
     try {
       id = orderId?.(req);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      publish({
-        status: 'failed',
-        error: new SovendusConfigError(`convert({ orderId }) threw: ${message}`),
-        attempts: 0,
-      });
+      next(error); // the shop's own extractor failed: its error, for its error handler
       return;
     }
-    void contextOf(req).complete({ orderId: id }).then(publish);
+    void contextOf(req)
+      .complete({ orderId: id })
+      .then((result) => {
+        // Express has res.locals; plain Connect does not, so we make it.
+        ((res as WithLocals).locals ??= {}).sovendus = result;
+        next();
+      });
   };
 }

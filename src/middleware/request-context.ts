@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { SovendusConfigError, SovendusError } from '../errors.js';
+import type { SovendusError } from '../errors.js';
 import type { ConversionService } from '../conversion/conversion-service.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
@@ -18,8 +18,6 @@ export interface RequestContextDeps {
   events: SovendusEventHub;
   log: Log;
 }
-
-const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
 
 /** `req.sovendus`: a thin per-request handle; it does nothing until one of its methods is called. */
 class RequestContext implements SovendusRequestContext {
@@ -41,16 +39,7 @@ class RequestContext implements SovendusRequestContext {
   }
 
   complete(options: CompleteOptions = {}): Promise<ConversionResult> {
-    let sessionKey: string | undefined;
-    try {
-      sessionKey = this.deps.sessions.keyOf(this.req);
-    } catch (error) {
-      const configError = error as SovendusConfigError;
-      this.deps.log.error({ code: configError.code }, configError.message);
-      return Promise.resolve({ status: 'failed', error: configError, attempts: 0 });
-    }
-    if (sessionKey === undefined) return Promise.resolve(NO_TOKEN);
-    return this.deps.service.completeSession(sessionKey, options);
+    return this.deps.service.completeSession(() => this.deps.sessions.keyOf(this.req), options);
   }
 }
 
