@@ -1,51 +1,65 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import request from 'supertest';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { startExampleShop, type RunningShop } from './support/child-shop.js';
+import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
 
-/** `npm start` as a newcomer runs it: no configuration, offline, against the fake API. */
-let shop: ChildProcess;
-let landingUrl: URL;
-let output = '';
-
-beforeAll(async () => {
-  const env = Object.fromEntries(
-    Object.entries({ ...process.env, PORT: '0' }).filter(([name]) => !name.startsWith('SOVENDUS_')),
-  );
-  shop = spawn(process.execPath, ['example-app/start.mjs'], {
-    cwd: resolve(__dirname, '..'),
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  shop.stdout?.setEncoding('utf8');
-  shop.stdout?.on('data', (chunk: string) => {
-    output += chunk;
-  });
-  landingUrl = await new Promise<URL>((found, failed) => {
-    shop.stdout?.on('data', () => {
-      const match = /Open (http:\/\/\S+) and buy/.exec(output);
-      if (match?.[1]) found(new URL(match[1]));
-    });
-    shop.once('exit', (code) => {
-      failed(new Error(`example app exited (${code}): ${output}`));
-    });
-  });
-});
-afterAll(() => {
-  shop.kill('SIGTERM');
-});
-
-it('prints a landing URL with the Sovendus test token', () => {
-  expect(output).toContain('running offline');
-  expect(landingUrl.searchParams.get('sovReqToken')).toBe('12345-test-123-12345');
-});
-
-it('converts the test token when the visitor buys, and says so', async () => {
-  const visitor = request.agent(landingUrl.origin.replace('localhost', '127.0.0.1'));
-  const landing = await visitor.get(`/${landingUrl.search}`).expect(200);
+/** Lands with the printed URL, buys a mug, and returns the thank-you page. */
+async function buyAMug(shop: RunningShop): Promise<string> {
+  const visitor = request.agent(shop.url.origin);
+  const landing = await visitor.get(`/${shop.url.search}`).expect(200);
   expect(landing.text).toContain('<strong>12345-te…</strong>');
-  const thanks = await visitor.post('/checkout').expect(200);
-  expect(thanks.text).toContain('Conversion sent to Sovendus');
-  expect(output).toContain('✓ Conversion sent');
-  const again = await visitor.post('/checkout').expect(200);
-  expect(again.text).toContain('No Sovendus token in this session');
+  await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' }).expect(303);
+  const placed = await visitor.post('/checkout').type('form').send({ name: 'Ada' }).expect(303);
+  return (await visitor.get(placed.headers.location!).expect(200)).text;
+}
+
+describe('npm start with no configuration', () => {
+  let shop: RunningShop;
+  beforeAll(async () => {
+    shop = await startExampleShop({});
+  }, 30_000);
+  afterAll(() => {
+    shop.stop();
+  });
+
+  it('runs offline and prints a landing URL with the Sovendus test token', () => {
+    expect(shop.output()).toContain('running offline');
+    expect(shop.url.searchParams.get('sovReqToken')).toBe(TEST_TOKEN);
+  });
+
+  it('converts the test token when the visitor buys, and says so', async () => {
+    expect(await buyAMug(shop)).toContain('Sovendus conversion sent');
+    expect(shop.output()).toContain('✓ Sovendus accepted the conversion for token 12345-te…');
+  });
+});
+
+describe('npm start with Sovendus settings in the environment', () => {
+  let api: FakeSovendusApi;
+  let shop: RunningShop;
+  beforeAll(async () => {
+    api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+    shop = await startExampleShop({
+      SOVENDUS_PRODUCT_ID: PRODUCT_ID,
+      SOVENDUS_API_KEY: API_KEY,
+      SOVENDUS_API_BASE_URL: api.url,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    shop.stop();
+    await api.close();
+  });
+
+  it('sends the conversion to the configured API, once', async () => {
+    expect(shop.output()).toContain('with your Sovendus settings (memory store)');
+    expect(await buyAMug(shop)).toContain('Sovendus conversion sent');
+    expect(api.calls.map((call) => [call.productId, call.token, call.apiKey])).toEqual([
+      [PRODUCT_ID, TEST_TOKEN, API_KEY],
+    ]);
+  });
+});
+
+it('refuses to start, naming the variable, when a setting is wrong', async () => {
+  await expect(
+    startExampleShop({ SOVENDUS_PRODUCT_ID: 'nope', SOVENDUS_API_KEY: API_KEY }),
+  ).rejects.toThrow(/SOVENDUS_PRODUCT_ID: must be a UUID/);
 });

@@ -1,0 +1,135 @@
+import express, { type Request } from 'express';
+import session, { type Store } from 'express-session';
+import type { Sovendus } from 'sovendus-express';
+import { findProduct } from './catalog';
+import { OrderBook } from './orders';
+import {
+  cartPage,
+  checkoutPage,
+  landingPage,
+  layout,
+  notFoundPage,
+  productPage,
+  thankYouPage,
+  type CartLine,
+} from './views';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Quantities by product id. */
+    cart?: Record<string, number>;
+  }
+}
+
+export interface ExampleShopOptions {
+  sovendus: Sovendus;
+  sessionSecret: string;
+  /** Where sessions live; default: express-session's memory store. */
+  sessionStore?: Store | undefined;
+  /**
+   * How long a session lives, in milliseconds. It must be at least the token's lifetime (30
+   * days by default): when the session ends first, the captured token goes with it.
+   */
+  sessionMaxAgeMs: number;
+}
+
+function cartLines(req: Request): CartLine[] {
+  return Object.entries(req.session.cart ?? {}).flatMap(([productId, quantity]) => {
+    const product = findProduct(productId);
+    return product ? [{ product, quantity }] : [];
+  });
+}
+
+/** A small shop that uses sovendus-express the way the README says. */
+export function createExampleShop(options: ExampleShopOptions) {
+  const { sovendus, sessionSecret, sessionStore, sessionMaxAgeMs } = options;
+  const orders = new OrderBook();
+  const app = express();
+
+  app.use(express.urlencoded({ extended: false, limit: '10kb' }));
+  app.use(
+    session({
+      secret: sessionSecret,
+      store: sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: sessionMaxAgeMs, httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+  app.use(sovendus.capture());
+
+  const render = async (req: Request, title: string, body: string) =>
+    layout(title, await req.sovendus.getToken(), body);
+
+  app.get('/', async (req, res) => {
+    res.send(await render(req, 'Welcome', landingPage()));
+  });
+
+  app.get('/products/:id', async (req, res) => {
+    const product = findProduct(req.params.id);
+    if (!product) {
+      res.status(404).send(await render(req, 'Not found', notFoundPage()));
+      return;
+    }
+    res.send(await render(req, product.name, productPage(product)));
+  });
+
+  app.post('/cart', (req, res) => {
+    const { productId, quantity } = req.body as { productId?: unknown; quantity?: unknown };
+    const count = typeof quantity === 'string' ? Number(quantity) : 1;
+    const product = typeof productId === 'string' ? findProduct(productId) : undefined;
+    if (product && Number.isInteger(count) && count >= 1 && count <= 99) {
+      const cart = req.session.cart ?? {};
+      cart[product.id] = Math.min(99, (cart[product.id] ?? 0) + count);
+      req.session.cart = cart;
+    }
+    res.redirect(303, '/cart');
+  });
+
+  app.get('/cart', async (req, res) => {
+    res.send(await render(req, 'Your cart', cartPage(cartLines(req))));
+  });
+
+  app.get('/checkout', async (req, res) => {
+    res.send(await render(req, 'Checkout', checkoutPage(cartLines(req))));
+  });
+
+  app.post('/checkout', async (req, res) => {
+    const lines = cartLines(req);
+    // Form fields are strings, or arrays when repeated: anything else is not a name.
+    const field: unknown = (req.body as { name?: unknown }).name;
+    const name = typeof field === 'string' ? field.trim().slice(0, 100) : '';
+    if (lines.length === 0 || name === '') {
+      res.redirect(303, '/checkout');
+      return;
+    }
+    const orderId = orders.newId();
+    // Never rejects: whatever happens at Sovendus, the order goes through.
+    const conversion = await req.sovendus.complete({ orderId });
+    orders.save({
+      id: orderId,
+      lines: lines.map(({ product, quantity }) => ({ productId: product.id, quantity })),
+      totalCents: lines.reduce((sum, line) => sum + line.product.priceCents * line.quantity, 0),
+      customerName: name,
+      sovendusToken: conversion.status === 'no_token' ? undefined : conversion.token,
+      sovendus: conversion,
+    });
+    req.session.cart = {};
+    res.redirect(303, `/orders/${orderId}`);
+  });
+
+  app.get('/orders/:id', async (req, res) => {
+    const order = orders.find(req.params.id);
+    if (!order) {
+      res.status(404).send(await render(req, 'Not found', notFoundPage()));
+      return;
+    }
+    res.send(await render(req, 'Thank you for your order', thankYouPage(order)));
+  });
+
+  app.use(async (req, res) => {
+    res.status(404).send(await render(req, 'Not found', notFoundPage()));
+  });
+
+  return app;
+}

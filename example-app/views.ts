@@ -1,0 +1,150 @@
+import type { ConversionResult } from 'sovendus-express';
+import { formatPrice, PRODUCTS, type Product } from './catalog';
+import type { Order } from './orders';
+
+/** Escapes text for HTML; every value that reaches a page goes through it. */
+export function escapeHtml(text: string | number): string {
+  return String(text).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Tokens are shown by their first 8 characters only, as Sovendus' own debug helper does. */
+export function maskToken(token: string | undefined): string {
+  return token === undefined ? 'none' : `${token.slice(0, 8)}…`;
+}
+
+export interface CartLine {
+  product: Product;
+  quantity: number;
+}
+
+const STYLE = `
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 0 auto; padding: 1rem; color: #1d1d1f; }
+  header { display: flex; justify-content: space-between; align-items: center; gap: 1rem; }
+  header a { color: inherit; }
+  .status { border: 1px solid #c7c7cc; border-radius: .5rem; padding: .25rem .75rem; background: #f5f5f7; font-size: .9rem; }
+  .result { border-left: .35rem solid #8e8e93; padding: .5rem 1rem; background: #f5f5f7; }
+  .result.sent { border-color: #248a3d; }
+  .result.failed { border-color: #d70015; }
+  ul.products { list-style: none; padding: 0; display: grid; gap: 1rem; }
+  ul.products li { border: 1px solid #e5e5ea; border-radius: .5rem; padding: 1rem; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #e5e5ea; }
+  label { display: block; margin: .5rem 0; }
+  button { font: inherit; padding: .4rem 1rem; }
+`;
+
+export function layout(title: string, token: string | undefined, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Example shop</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+  <a href="/"><strong>Example shop</strong></a>
+  <nav aria-label="Shop"><a href="/cart">Cart</a></nav>
+  <p class="status" role="status" data-testid="sovendus-status">Sovendus token: <strong>${escapeHtml(maskToken(token))}</strong></p>
+</header>
+<main>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export function landingPage(): string {
+  const items = PRODUCTS.map(
+    (product) => `<li>
+  <h2><a href="/products/${escapeHtml(product.id)}">${escapeHtml(product.name)}</a></h2>
+  <p>${escapeHtml(product.description)}</p>
+  <p>${escapeHtml(formatPrice(product.priceCents))}</p>
+</li>`,
+  ).join('\n');
+  return `<p>Welcome! Everything here is a demo: no money changes hands.</p>
+<ul class="products">${items}</ul>`;
+}
+
+export function productPage(product: Product): string {
+  return `<p>${escapeHtml(product.description)}</p>
+<p>${escapeHtml(formatPrice(product.priceCents))}</p>
+<form method="post" action="/cart">
+  <input type="hidden" name="productId" value="${escapeHtml(product.id)}">
+  <label>Quantity <input type="number" name="quantity" value="1" min="1" max="99" required></label>
+  <button type="submit">Add to cart</button>
+</form>`;
+}
+
+function cartTable(lines: readonly CartLine[]): string {
+  const rows = lines
+    .map(
+      ({ product, quantity }) =>
+        `<tr><td>${escapeHtml(product.name)}</td><td>${quantity}</td><td>${escapeHtml(formatPrice(product.priceCents * quantity))}</td></tr>`,
+    )
+    .join('\n');
+  const total = lines.reduce((sum, line) => sum + line.product.priceCents * line.quantity, 0);
+  return `<table>
+<thead><tr><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Price</th></tr></thead>
+<tbody>${rows}</tbody>
+<tfoot><tr><th scope="row" colspan="2">Total</th><td>${escapeHtml(formatPrice(total))}</td></tr></tfoot>
+</table>`;
+}
+
+export function cartPage(lines: readonly CartLine[]): string {
+  if (lines.length === 0) return '<p>Your cart is empty. <a href="/">Find something nice.</a></p>';
+  return `${cartTable(lines)}
+<p><a href="/checkout">Go to checkout</a></p>`;
+}
+
+export function checkoutPage(lines: readonly CartLine[]): string {
+  if (lines.length === 0) return cartPage(lines);
+  return `${cartTable(lines)}
+<form method="post" action="/checkout">
+  <label>Your name <input name="name" autocomplete="name" required></label>
+  <button type="submit">Place order</button>
+</form>`;
+}
+
+/** What became of the conversion, in words a shop owner can act on. */
+export function describeConversion(result: ConversionResult): { title: string; detail: string } {
+  switch (result.status) {
+    case 'sent':
+      return {
+        title: 'Sovendus conversion sent',
+        detail: `Sovendus accepted the conversion for token ${maskToken(result.token)} after ${result.attempts} attempt(s).`,
+      };
+    case 'no_token':
+      return {
+        title: 'No Sovendus token',
+        detail:
+          'This visit did not come from Sovendus (no sovReqToken was captured), so there was nothing to report.',
+      };
+    case 'duplicate':
+      return {
+        title: 'Already converted',
+        detail: 'This order or token was already reported to Sovendus; nothing was sent twice.',
+      };
+    case 'failed':
+      return {
+        title: `Sovendus conversion not sent (${result.error.code})`,
+        detail: `${result.error.message}${result.error.retryable ? ' The token is kept, and the next try can still send it.' : ''}`,
+      };
+  }
+}
+
+export function thankYouPage(order: Order): string {
+  const { title, detail } = describeConversion(order.sovendus);
+  return `<p>Thank you, ${escapeHtml(order.customerName)}! Your order <code>${escapeHtml(order.id)}</code> of ${escapeHtml(formatPrice(order.totalCents))} is confirmed.</p>
+<section class="result ${escapeHtml(order.sovendus.status)}" aria-labelledby="sovendus-result" data-testid="sovendus-result">
+  <h2 id="sovendus-result">${escapeHtml(title)}</h2>
+  <p>${escapeHtml(detail)}</p>
+</section>
+<p><a href="/">Back to the shop</a></p>`;
+}
+
+export function notFoundPage(): string {
+  return '<p>There is nothing here. <a href="/">Back to the shop</a></p>';
+}

@@ -1,0 +1,102 @@
+import request from 'supertest';
+import { createSovendus, type Sovendus } from '../src/index.js';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { createExampleShop } from '../example-app/app';
+import { connectTestRedis, type TestRedis } from './support/redis.js';
+import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+
+let redis: TestRedis;
+let api: FakeSovendusApi;
+let sovendus: Sovendus;
+let app: ReturnType<typeof createExampleShop>;
+
+beforeAll(async () => {
+  redis = connectTestRedis();
+  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+  sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    store: redis.store,
+    retry: { attempts: 1 },
+  });
+  app = createExampleShop({ sovendus, sessionSecret: 'test', sessionMaxAgeMs: 2_592_000_000 });
+});
+afterAll(async () => {
+  await api.close();
+  await redis.close();
+});
+beforeEach(() => {
+  api.reset();
+});
+
+async function checkout(visitor: ReturnType<typeof request.agent>, name = 'Ada') {
+  await visitor.post('/cart').type('form').send({ productId: 'notebook', quantity: '2' });
+  const placed = await visitor.post('/checkout').type('form').send({ name }).expect(303);
+  return visitor.get(placed.headers.location!).expect(200);
+}
+
+describe('the example shop', () => {
+  it('shows the held token, masked to 8 characters, on every page', async () => {
+    const token = freshTestToken();
+    const visitor = request.agent(app);
+    for (const path of [`/?sovReqToken=${token}`, '/products/mug', '/cart', '/checkout']) {
+      const page = await visitor.get(path).expect(200);
+      expect(page.text).toContain(`Sovendus token: <strong>${token.slice(0, 8)}…</strong>`);
+      expect(page.text).not.toContain(token);
+    }
+  });
+
+  it('shows "none" to a visitor who did not come from Sovendus', async () => {
+    const page = await request(app).get('/').expect(200);
+    expect(page.text).toContain('Sovendus token: <strong>none</strong>');
+  });
+
+  it('keeps a cart in the session and prices it', async () => {
+    const visitor = request.agent(app);
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '2' }).expect(303);
+    await visitor.post('/cart').type('form').send({ productId: 'nope', quantity: '1' });
+    await visitor.post('/cart').type('form').send({ productId: 'socks', quantity: '-3' });
+    const cart = await visitor.get('/cart').expect(200);
+    expect(cart.text).toContain('<td>Enamel mug</td><td>2</td><td>€29.80</td>');
+    expect(cart.text).not.toContain('Merino socks');
+  });
+
+  it('sends the conversion at checkout and says so on the thank-you page', async () => {
+    const token = freshTestToken();
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${token}`);
+    const thanks = await checkout(visitor);
+    expect(thanks.text).toContain('Sovendus conversion sent');
+    expect(thanks.text).toContain('Sovendus token: <strong>none</strong>');
+    expect(api.calls.map((call) => call.token)).toEqual([token]);
+  });
+
+  it('says "no token" for an order from a visitor who did not come from Sovendus', async () => {
+    const thanks = await checkout(request.agent(app));
+    expect(thanks.text).toContain('No Sovendus token');
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('names the error and what to do about it when Sovendus refuses', async () => {
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${freshTestToken()}`);
+    api.enqueue({ status: 403, body: { message: 'This API call is unauthorized.' } });
+    const thanks = await checkout(visitor);
+    expect(thanks.text).toContain('Sovendus conversion not sent (INVALID_API_KEY)');
+    expect(thanks.text).toContain('check SOVENDUS_API_KEY');
+  });
+
+  it('escapes what the customer typed', async () => {
+    const thanks = await checkout(request.agent(app), '<script>alert(1)</script>');
+    expect(thanks.text).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(thanks.text).not.toContain('<script>');
+  });
+
+  it('sends an empty checkout back to the form, and answers unknown pages with 404', async () => {
+    await request(app).post('/checkout').type('form').send({ name: 'Ada' }).expect(303);
+    await request(app).get('/products/unknown').expect(404);
+    await request(app).get('/orders/unknown').expect(404);
+    await request(app).get('/nowhere').expect(404);
+  });
+});
