@@ -83,7 +83,12 @@ export class SovendusNotFoundError extends SovendusError {
 export class SovendusUnavailableError extends SovendusError {
   override readonly name = 'SovendusUnavailableError';
   constructor(reason: string, details: SovendusErrorDetails = {}) {
-    super('UNAVAILABLE', `Sovendus is unavailable: ${reason}.`, true, details);
+    super(
+      'UNAVAILABLE',
+      `Sovendus is unavailable (${reason}); the token is kept and a later try can send it.`,
+      true,
+      details,
+    );
   }
 }
 

@@ -55,7 +55,7 @@ export function classifyResponse(
     ok: false,
     error: new SovendusError(
       'UNEXPECTED_STATUS',
-      `Sovendus answered an unexpected HTTP ${status}${sovendusMessage === undefined ? '' : ` (${sovendusMessage})`}.`,
+      `Sovendus answered an unexpected HTTP ${status}${sovendusMessage === undefined ? '' : ` (${sovendusMessage})`}: check that apiBaseUrl points at the Sovendus API.`,
       false,
       details,
     ),

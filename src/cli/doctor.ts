@@ -1,0 +1,164 @@
+import { lookup } from 'node:dns/promises';
+import type { Redis as RedisClient } from 'ioredis';
+import { loadSovendusConfig, ENV_VARS, type SovendusEnvConfig } from '../config/env.js';
+import { DEFAULTS } from '../config/fields.js';
+import { SovendusError } from '../errors.js';
+import { createSovendus } from '../sovendus.js';
+import { MemoryTokenStore } from '../stores/memory-store.js';
+
+/** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
+export const TEST_TOKEN = '12345-test-123-12345';
+
+export interface DoctorCheck {
+  name: 'configuration' | 'redis' | 'api host' | 'test conversion';
+  ok: boolean;
+  message: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  /** Each setting as it may be shown: the API key masked to its last 4 characters. */
+  settings: Record<string, string>;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  env: Record<string, string | undefined>;
+  sendTest: boolean;
+}
+
+/** The key's last 4 characters, as Sovendus' own debug helper shows it; nothing of a short key. */
+export function maskApiKey(key: string): string {
+  return key.length > 8 ? `••••${key.slice(-4)}` : '••••';
+}
+
+function maskRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '••••';
+    return parsed.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function describeSettings(env: DoctorOptions['env']): Record<string, string> {
+  const shown = (name: string, fallback: string | number | undefined) => {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+    return fallback === undefined ? '(not set)' : `${fallback} (default)`;
+  };
+  const apiKey = env[ENV_VARS.apiKey];
+  const redisUrl = env[ENV_VARS.redisUrl];
+  return {
+    [ENV_VARS.productId]: shown(ENV_VARS.productId, undefined),
+    [ENV_VARS.apiKey]: apiKey ? maskApiKey(apiKey) : '(not set)',
+    [ENV_VARS.apiBaseUrl]: shown(ENV_VARS.apiBaseUrl, DEFAULTS.apiBaseUrl),
+    [ENV_VARS.ttlSeconds]: shown(ENV_VARS.ttlSeconds, DEFAULTS.ttlSeconds),
+    [ENV_VARS.timeoutMs]: shown(ENV_VARS.timeoutMs, DEFAULTS.timeoutMs),
+    [ENV_VARS.storeTimeoutMs]: shown(ENV_VARS.storeTimeoutMs, DEFAULTS.storeTimeoutMs),
+    [ENV_VARS.retryAttempts]: shown(ENV_VARS.retryAttempts, DEFAULTS.retry.attempts),
+    [ENV_VARS.queryParam]: shown(ENV_VARS.queryParam, DEFAULTS.queryParam),
+    [ENV_VARS.redisUrl]: redisUrl ? maskRedisUrl(redisUrl) : '(not set: memory store)',
+  };
+}
+
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function checkRedis(url: string): Promise<DoctorCheck> {
+  const name = 'redis';
+  let Redis: typeof RedisClient;
+  try {
+    // ioredis is an optional peer dependency: only needed when REDIS_URL is set.
+    ({ Redis } = await import('ioredis'));
+  } catch {
+    return { name, ok: false, message: 'REDIS_URL is set, but ioredis is not installed.' };
+  }
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await client.connect();
+    await client.ping();
+    return { name, ok: true, message: `answers at ${maskRedisUrl(url)}` };
+  } catch (error) {
+    return { name, ok: false, message: `no answer at ${maskRedisUrl(url)}: ${reason(error)}` };
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function checkApiHost(apiBaseUrl: string): Promise<DoctorCheck> {
+  const { hostname } = new URL(apiBaseUrl);
+  const host = hostname.replace(/^\[|\]$/g, '');
+  try {
+    const { address } = await lookup(host);
+    return { name: 'api host', ok: true, message: `${host} resolves to ${address}` };
+  } catch (error) {
+    return {
+      name: 'api host',
+      ok: false,
+      message: `${host} does not resolve (${(error as { code?: string }).code ?? reason(error)}): check DNS, or ${ENV_VARS.apiBaseUrl}`,
+    };
+  }
+}
+
+async function sendTestConversion(config: SovendusEnvConfig): Promise<DoctorCheck> {
+  const { redisUrl, ...options } = config;
+  // A store of its own, so the test never touches the shop's tokens or claims.
+  const sovendus = createSovendus({ ...options, store: new MemoryTokenStore() });
+  const result = await sovendus.sendConversion({ token: TEST_TOKEN });
+  await sovendus.close();
+  if (result.status === 'sent') {
+    return {
+      name: 'test conversion',
+      ok: true,
+      message: `Sovendus accepted ${TEST_TOKEN} for product ${result.productId} (${result.attempts} attempt(s))`,
+    };
+  }
+  const error = result.status === 'failed' ? result.error : undefined;
+  return {
+    name: 'test conversion',
+    ok: false,
+    message: error ? `${error.code}: ${error.message}` : `unexpected result: ${result.status}`,
+  };
+}
+
+/** Runs every check that applies; it never throws. */
+export async function runDoctor({ env, sendTest }: DoctorOptions): Promise<DoctorReport> {
+  const settings = describeSettings(env);
+  let config: SovendusEnvConfig;
+  try {
+    config = loadSovendusConfig(env);
+  } catch (error) {
+    const message = error instanceof SovendusError ? error.message : reason(error);
+    return { ok: false, settings, checks: [{ name: 'configuration', ok: false, message }] };
+  }
+  const checks: DoctorCheck[] = [{ name: 'configuration', ok: true, message: 'valid' }];
+  if (config.redisUrl !== undefined) checks.push(await checkRedis(config.redisUrl));
+  checks.push(await checkApiHost(config.apiBaseUrl ?? DEFAULTS.apiBaseUrl));
+  if (sendTest) checks.push(await sendTestConversion(config));
+  return { ok: checks.every((check) => check.ok), settings, checks };
+}
+
+export function formatReport(report: DoctorReport): string {
+  const width = Math.max(...Object.keys(report.settings).map((name) => name.length)) + 2;
+  const lines = ['sovendus-express doctor', '', 'Settings'];
+  for (const [name, value] of Object.entries(report.settings)) {
+    lines.push(`  ${name.padEnd(width)}${value}`);
+  }
+  lines.push('', 'Checks');
+  for (const check of report.checks) {
+    const [first = '', ...rest] = check.message.split('\n');
+    lines.push(
+      `  ${check.ok ? '✓' : '✗'} ${check.name.padEnd(16)}${first}`,
+      ...rest.map((line) => `    ${line}`),
+    );
+  }
+  const failed = report.checks.filter((check) => !check.ok).length;
+  lines.push('', failed === 0 ? 'All checks passed.' : `${failed} check(s) failed.`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { freePort } from './support/global-setup.js';
+import { testRedisUrl } from './support/redis.js';
+import { API_KEY, PRODUCT_ID } from './support/shop.js';
+
+/** The built `sovendus-express` bin (npm test builds before jest), run as a user would. */
+const BIN = resolve(__dirname, '../dist/cjs/cli/main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function doctor(args: string[], env: Record<string, string>): Promise<Run> {
+  const inherited = Object.entries(process.env).filter(
+    ([name]) => !name.startsWith('SOVENDUS_') && name !== 'REDIS_URL',
+  );
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...Object.fromEntries(inherited), ...env } },
+      (error, stdout, stderr) => {
+        done({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+interface Report {
+  ok: boolean;
+  settings: Record<string, string>;
+  checks: { name: string; ok: boolean; message: string }[];
+}
+
+let api: FakeSovendusApi;
+let env: Record<string, string>;
+beforeAll(async () => {
+  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+  env = {
+    SOVENDUS_PRODUCT_ID: PRODUCT_ID,
+    SOVENDUS_API_KEY: API_KEY,
+    SOVENDUS_API_BASE_URL: api.url,
+    REDIS_URL: testRedisUrl(),
+  };
+});
+afterAll(() => api.close());
+beforeEach(() => {
+  api.reset();
+});
+
+describe('sovendus-express doctor', () => {
+  it('passes every check, and sends one test conversion, when all is well', async () => {
+    const run = await doctor(['doctor', '--send-test', '--json'], env);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(run.code).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((check) => [check.name, check.ok])).toEqual([
+      ['configuration', true],
+      ['redis', true],
+      ['api host', true],
+      ['test conversion', true],
+    ]);
+    expect(api.calls.map((call) => call.token)).toEqual(['12345-test-123-12345']);
+  });
+
+  it('prints the settings with the API key masked to its last 4 characters', async () => {
+    const run = await doctor(['doctor'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/SOVENDUS_API_KEY\s+••••-PQR/);
+    expect(run.stdout).toMatch(/SOVENDUS_TIMEOUT_MS\s+2000 \(default\)/);
+    expect(run.stdout).toContain('All checks passed.');
+    expect(run.stdout + run.stderr).not.toContain(API_KEY);
+    expect(api.calls).toHaveLength(0); // no --send-test, no call
+  });
+
+  it('fails with what to do about it when Sovendus rejects the key', async () => {
+    const run = await doctor(['doctor', '--send-test'], {
+      ...env,
+      SOVENDUS_API_KEY: 'WRONG-KEY-1234',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('✗ test conversion INVALID_API_KEY');
+    expect(run.stdout).toContain('check SOVENDUS_API_KEY');
+    expect(run.stdout).not.toContain('WRONG-KEY-1234');
+  });
+
+  it('fails, naming each variable, when the configuration is invalid', async () => {
+    const run = await doctor(['doctor', '--json'], { SOVENDUS_PRODUCT_ID: 'abc' });
+    const report = JSON.parse(run.stdout) as Report;
+    expect(run.code).toBe(1);
+    expect(report.checks[0]?.message).toContain('SOVENDUS_PRODUCT_ID: must be a UUID');
+    expect(report.checks[0]?.message).toContain('SOVENDUS_API_KEY: is required');
+  });
+
+  it('fails when Redis does not answer', async () => {
+    const run = await doctor(['doctor', '--json'], {
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    });
+    const report = JSON.parse(run.stdout) as Report;
+    expect(run.code).toBe(1);
+    expect(report.checks.find((check) => check.name === 'redis')).toMatchObject({ ok: false });
+  });
+
+  it('fails when the API host does not resolve', async () => {
+    const run = await doctor(['doctor', '--json'], {
+      ...env,
+      SOVENDUS_API_BASE_URL: 'https://sovendus.invalid',
+    });
+    const report = JSON.parse(run.stdout) as Report;
+    expect(run.code).toBe(1);
+    expect(report.checks.find((check) => check.name === 'api host')).toMatchObject({ ok: false });
+  });
+
+  it('answers a usage error with exit code 2', async () => {
+    const unknown = await doctor(['doctor', '--frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Usage: sovendus-express doctor');
+    expect((await doctor([], env)).code).toBe(2);
+  });
+});
