@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { createSovendus, type Sovendus } from '../src/index.js';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { createExampleShop } from '../example-app/app';
+import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
+
+/**
+ * A visitor in a real browser: Debian's Chromium, headless, driven by playwright-core. Never a
+ * downloaded browser; .ci/run installs the Debian package when it is missing.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+// The README's picture; refreshed by `UPDATE_SCREENSHOT=1 npm test`, else taken to a temp file.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? resolve(__dirname, '../docs/thank-you.png')
+  : join(tmpdir(), `sovendus-thank-you-${process.pid}.png`);
+
+let api: FakeSovendusApi;
+let sovendus: Sovendus;
+let server: Server;
+let shopUrl: string;
+let profile: string;
+let browser: BrowserContext;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium).`,
+    );
+  }
+  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+  sovendus = createSovendus({ productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: api.url });
+  const app = createExampleShop({ sovendus, sessionSecret: 'e2e', sessionMaxAgeMs: 2_592_000_000 });
+  server = await new Promise<Server>((listening) => {
+    const started = app.listen(0, '127.0.0.1', () => {
+      listening(started);
+    });
+  });
+  shopUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  profile = mkdtempSync(join(tmpdir(), 'sovendus-e2e-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 900, height: 640 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+  await new Promise((closed) => server.close(closed));
+  await sovendus.close();
+  await api.close();
+});
+
+it('converts a visitor who lands with the test token, shops and checks out', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${shopUrl}/?sovReqToken=${TEST_TOKEN}`);
+  expect(await page.getByTestId('sovendus-status').textContent()).toContain('12345-te…');
+
+  await page.getByRole('link', { name: 'Enamel mug' }).click();
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('link', { name: 'Go to checkout' }).click();
+  await page.getByLabel('Your name').fill('Ada Lovelace');
+  await page.getByRole('button', { name: 'Place order' }).click();
+
+  const result = page.getByTestId('sovendus-result');
+  expect(await result.textContent()).toContain('Sovendus conversion sent');
+  expect(await page.getByTestId('sovendus-status').textContent()).toContain('none');
+  expect((await page.screenshot({ path: SCREENSHOT, fullPage: true })).length).toBeGreaterThan(0);
+
+  expect(api.calls.map((call) => [call.token, call.reply])).toEqual([[TEST_TOKEN, 200]]);
+}, 60_000);
