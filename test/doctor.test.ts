@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { freePort } from './support/global-setup.js';
+import { freePort } from './support/redis-server.js';
 import { testRedisUrl } from './support/redis.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
 

@@ -1,6 +1,8 @@
+import Redis from 'ioredis';
 import request from 'supertest';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { startExampleShop, type RunningShop } from './support/child-shop.js';
+import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
 
 /** Lands with the printed URL, buys a mug, and returns the thank-you page. */
@@ -55,6 +57,43 @@ describe('npm start with Sovendus settings in the environment', () => {
     expect(api.calls.map((call) => [call.productId, call.token, call.apiKey])).toEqual([
       [PRODUCT_ID, TEST_TOKEN, API_KEY],
     ]);
+  });
+});
+
+(hasRedisServer ? describe : describe.skip)('npm start with REDIS_URL', () => {
+  let redisServer: RedisServer;
+  let api: FakeSovendusApi;
+  let shop: RunningShop;
+  beforeAll(async () => {
+    // A Redis of the test's own: the example uses its default key prefixes.
+    redisServer = await startRedisServer();
+    api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+    shop = await startExampleShop({
+      SOVENDUS_PRODUCT_ID: PRODUCT_ID,
+      SOVENDUS_API_KEY: API_KEY,
+      SOVENDUS_API_BASE_URL: api.url,
+      REDIS_URL: redisServer.url,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    shop.stop();
+    await api.close();
+    await redisServer.kill();
+  });
+
+  it('keeps tokens and sessions in Redis, each session as long as a token', async () => {
+    expect(shop.output()).toContain('(Redis store)');
+    expect(await buyAMug(shop)).toContain('Sovendus conversion sent');
+    const client = new Redis(redisServer.url);
+    try {
+      const [session] = await client.keys('example-shop:sess:*');
+      expect(await client.ttl(session!)).toBeGreaterThan(2_592_000 - 60);
+      expect(await client.get(`sovendus:claim:conversion:${PRODUCT_ID}:${TEST_TOKEN}`)).toBe(
+        'sent',
+      );
+    } finally {
+      client.disconnect();
+    }
   });
 });
 

@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, type SovendusEvents } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { freePort } from './support/global-setup.js';
+import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
 // The documented bound: a request waits for the store at most storeTimeoutMs (250 ms by
@@ -80,48 +79,17 @@ describe('a Redis that accepts connections but never answers', () => {
   });
 });
 
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
-
 (hasRedisServer ? describe : describe.skip)('a real Redis that dies and comes back', () => {
-  let port: number;
-  let server: ChildProcess | undefined;
+  let server: RedisServer;
   let client: Redis;
 
-  async function startRedis(): Promise<void> {
-    server = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
-    for (let tries = 0; tries < 50; tries += 1) {
-      try {
-        await probe.connect();
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    probe.disconnect();
-  }
-
-  async function killRedis(): Promise<void> {
-    const dying = server;
-    if (dying?.exitCode !== null) return;
-    await new Promise((resolve) => {
-      dying.once('exit', resolve);
-      dying.kill('SIGKILL');
-    });
-  }
-
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
-    client = new Redis({ port, retryStrategy: () => 50 });
+    server = await startRedisServer();
+    client = new Redis(server.url, { retryStrategy: () => 50 });
   });
   afterAll(async () => {
     client.disconnect();
-    await killRedis();
+    await server.kill();
   });
 
   it('keeps serving the shop while Redis is down, and converts again once it is back', async () => {
@@ -130,7 +98,7 @@ const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
     const token = freshTestToken();
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
 
-    await killRedis();
+    await server.kill();
     const landing = await timed(() => visitor.get(`/?sovReqToken=${freshTestToken()}`));
     expect(landing.value.status).toBe(200);
     expect(landing.ms).toBeLessThan(BOUND_MS);
@@ -143,7 +111,7 @@ const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
     expect(failures.map((failure) => failure.stage)).toEqual(['capture', 'conversion']);
 
     // Redis keeps nothing on disk here, so the visitor lands again after the restart.
-    await startRedis();
+    server = await startRedisServer(server.port);
     await client.ping();
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
     expect((await visitor.post('/checkout').send({})).body).toMatchObject({
