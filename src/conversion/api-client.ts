@@ -20,7 +20,10 @@ export interface ConversionApi {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Both parts are validated already; encoding them anyway means no input can reshape the URL. */
+/**
+ * Both parts are validated already (which is what keeps out "." and "..": URL parsers resolve
+ * those even percent-encoded); encoding them too means no other character can reshape the URL.
+ */
 export function conversionUrl(apiBaseUrl: string, productId: string, token: string): string {
   return `${apiBaseUrl}/ext/${encodeURIComponent(productId)}/${encodeURIComponent(token)}/api`;
 }
