@@ -96,7 +96,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     defaultProductId: typeof config.productId === 'string' ? config.productId : undefined,
   });
 
-  const sessions = sessionAccess(config.getSessionKey);
+  const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
   const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
 
