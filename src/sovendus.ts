@@ -118,7 +118,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
       createConvertMiddleware(contextOf, convertOptions),
     sendConversion: (sendOptions) => service.send(sendOptions),
     on: (event, listener) => events.on(event, listener),
-    close: () => service.idle(),
+    close: ({ timeoutMs = 10_000 } = {}) => service.idle(timeoutMs),
   };
 }
 

@@ -189,6 +189,9 @@ export interface Sovendus {
     event: E,
     listener: (payload: SovendusEvents[E]) => void,
   ): () => void;
-  /** Waits for conversions in flight. It does not close the store's Redis client: the shop owns it. */
-  close(): Promise<void>;
+  /**
+   * Waits for conversions in flight, at most `timeoutMs` (default 10000). It does not close
+   * the store's Redis client: the shop owns it. The package keeps no timer of its own alive.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }

@@ -11,7 +11,7 @@ import {
   type Sovendus,
 } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
+import { API_KEY, freshTestToken, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
 
 let api: FakeSovendusApi;
 let sovendus: Sovendus;
@@ -210,5 +210,29 @@ describe('sendConversion', () => {
     await sovendus.sendConversion({ token: TEST_TOKEN });
     await sovendus.sendConversion({ token: 'null' });
     expect(seen).toEqual([`sent ${TEST_TOKEN}`, 'failed INVALID_TOKEN']);
+  });
+});
+
+describe('outages of the API', () => {
+  it('rides out "fail N times, then recover"', async () => {
+    api.failNext(2, { status: 503, headers: { 'retry-after': '0' } });
+    expect(await sovendus.sendConversion({ token: freshTestToken() })).toMatchObject({
+      status: 'sent',
+      attempts: 3,
+    });
+  });
+
+  it('reports an API that is down entirely, and sends once it is back', async () => {
+    const token = freshTestToken();
+    await api.goDown();
+    try {
+      expect(await sovendus.sendConversion({ token })).toMatchObject({
+        status: 'failed',
+        error: { code: 'UNAVAILABLE' },
+      });
+    } finally {
+      await api.comeBack();
+    }
+    expect(await sovendus.sendConversion({ token })).toMatchObject({ status: 'sent' });
   });
 });

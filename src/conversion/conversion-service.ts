@@ -41,8 +41,8 @@ export interface ConversionService {
     sessionKeyOf: () => string | undefined,
     options: CompleteOptions,
   ): Promise<ConversionResult>;
-  /** Resolves when no conversion is in flight. */
-  idle(): Promise<void>;
+  /** Resolves when no conversion is in flight, or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void>;
 }
 
 interface Facts {
@@ -197,8 +197,17 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     send,
     completeSession: (sessionKeyOf, completeOptions) =>
       track(completeSession(sessionKeyOf, completeOptions)),
-    async idle() {
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    async idle(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      });
+      const drained = (async () => {
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      })();
+      await Promise.race([drained, deadline]);
+      clearTimeout(timer);
     },
   };
 }

@@ -40,6 +40,12 @@ export interface FakeSovendusApi {
   readonly conversions: readonly FakeSovendusCall[];
   /** Scripts the next answers, in order; once used up, it answers as Sovendus would. */
   enqueue(...replies: FakeReply[]): void;
+  /** Scripts the next `count` answers to be `reply`: "fail N times, then recover". */
+  failNext(count: number, reply: FakeReply): void;
+  /** Stops listening: calls are refused, as when Sovendus is down entirely. */
+  goDown(): Promise<void>;
+  /** Listens again, on the same port. */
+  comeBack(): Promise<void>;
   /** Forgets calls and scripted answers. */
   reset(): void;
   close(): Promise<void>;
@@ -149,10 +155,23 @@ export async function startFakeSovendusApi(
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve, reject) => {
+      server.close((error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+      server.closeAllConnections();
+    });
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -164,17 +183,15 @@ export async function startFakeSovendusApi(
     enqueue: (...replies) => {
       script.push(...replies);
     },
+    failNext: (count, reply) => {
+      script.push(...Array.from({ length: count }, () => reply));
+    },
+    goDown: stop,
+    comeBack: () => listen(port),
     reset: () => {
       calls.length = 0;
       script = [];
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeAllConnections();
-      }),
+    close: () => (server.listening ? stop() : Promise.resolve()),
   };
 }

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createSovendus } from '../src/index.js';
+import { startFakeSovendusApi } from '../src/testing/index.js';
+import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+
+// A shop that captures, converts (once through a retry), closes everything it opened, and then
+// must exit on its own: no timer or socket of the package may keep it alive.
+const SHOP = `
+import express from 'express';
+import session from 'express-session';
+import { createSovendus } from 'sovendus-express';
+import { startFakeSovendusApi } from 'sovendus-express/testing';
+
+const api = await startFakeSovendusApi();
+const sovendus = createSovendus({
+  productId: '${PRODUCT_ID}', apiKey: 'KEY', apiBaseUrl: api.url, storeTimeoutMs: 50,
+});
+const app = express();
+app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+app.use(sovendus.capture());
+app.post('/checkout', sovendus.convert(), (_req, res) => res.json(res.locals.sovendus));
+const server = app.listen(0, '127.0.0.1');
+await new Promise((ready) => server.once('listening', ready));
+const base = 'http://127.0.0.1:' + server.address().port;
+
+const landing = await fetch(base + '/?sovReqToken=12345-test-123-12345');
+const cookie = landing.headers.get('set-cookie').split(';')[0];
+api.enqueue({ status: 503 });
+const result = await (await fetch(base + '/checkout', { method: 'POST', headers: { cookie } })).json();
+console.log(result.status, result.attempts);
+
+server.close();
+server.closeAllConnections();
+await sovendus.close();
+await api.close();
+`;
+
+it('lets an idle shop process exit by itself after close()', async () => {
+  const started = Date.now();
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((done) => {
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module', '-e', SHOP],
+      { cwd: resolve(__dirname, '..'), timeout: 15_000 },
+      (error, out) => {
+        done({ code: error ? (child.exitCode ?? -1) : 0, stdout: out });
+      },
+    );
+  });
+  expect(stdout.trim()).toBe('sent 2');
+  expect(code).toBe(0);
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+it('stops waiting for a stuck conversion after close({ timeoutMs })', async () => {
+  const api = await startFakeSovendusApi();
+  const sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    timeoutMs: 5_000,
+    retry: { attempts: 1 },
+  });
+  api.enqueue('hang');
+  const sending = sovendus.sendConversion({ token: freshTestToken() });
+  const started = Date.now();
+  await sovendus.close({ timeoutMs: 100 });
+  expect(Date.now() - started).toBeLessThan(2_000);
+  await api.close(); // drops the hung connection: the send fails, typed
+  expect(await sending).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE' } });
+});
