@@ -11,6 +11,7 @@ const config: Config = {
     // The example app imports the package by name, as users do; in tests that is the source.
     '^sovendus-express$': '<rootDir>/src/index.ts',
     '^sovendus-express/testing$': '<rootDir>/src/testing/index.ts',
+    '^sovendus-express/bullmq$': '<rootDir>/src/bullmq.ts',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

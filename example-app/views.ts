@@ -127,6 +127,11 @@ export function describeConversion(result: ConversionResult): { title: string; d
         title: 'Already converted',
         detail: 'This order or token was already reported to Sovendus; nothing was sent twice.',
       };
+    case 'queued':
+      return {
+        title: 'Sovendus conversion queued',
+        detail: `Sovendus could not take it right now (${result.error.message}); it waits in the queue and will be sent later, once.`,
+      };
     case 'failed':
       return {
         title: `Sovendus conversion not sent (${result.error.code})`,

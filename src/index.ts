@@ -5,6 +5,12 @@ export { loadSovendusConfig, type SovendusEnvConfig } from './config/env.js';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-store.js';
 export { MAX_TOKEN_LENGTH } from './token.js';
+export type {
+  DeliverQueued,
+  DeliveryQueue,
+  DeliveryVerdict,
+  QueuedConversion,
+} from './queue/delivery-queue.js';
 export {
   SovendusError,
   SovendusInvalidApiKeyError,
@@ -22,6 +28,7 @@ export type {
   ConversionDuplicate,
   ConversionFailed,
   ConversionNoToken,
+  ConversionQueued,
   ConversionResult,
   ConversionSent,
   ConvertOptions,

@@ -94,7 +94,9 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     ttlSeconds: config.ttlSeconds,
     leaseMs: worstCaseSendMs(config.retry, config.timeoutMs) + LEASE_MARGIN_MS,
     defaultProductId: typeof config.productId === 'string' ? config.productId : undefined,
+    queue: config.queue,
   });
+  if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
@@ -118,7 +120,10 @@ export function createSovendus(options: SovendusOptions): Sovendus {
       createConvertMiddleware(contextOf, convertOptions),
     sendConversion: (sendOptions) => service.send(sendOptions),
     on: (event, listener) => events.on(event, listener),
-    close: ({ timeoutMs = 10_000 } = {}) => service.idle(timeoutMs),
+    async close({ timeoutMs = 10_000 } = {}) {
+      await service.idle(timeoutMs);
+      await config.queue?.close();
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SovendusError } from './errors.js';
+import type { DeliveryQueue } from './queue/delivery-queue.js';
 
 /** A Connect/Express middleware. Typed on Node's own request so it also fits plain Connect. */
 export type Middleware = (
@@ -93,6 +94,17 @@ export interface SovendusOptions {
   logger?: SovendusLogger | undefined;
   /** The `fetch` used for API calls. Default: the global `fetch`. */
   fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * A durable queue for conversions that still fail transiently after the in-request retries,
+   * e.g. `new BullMQDeliveryQueue({ connection })` from `sovendus-express/bullmq`. Without it
+   * such a conversion is a `failed` result, and its token stays stored for the next checkout.
+   */
+  queue?: DeliveryQueue | undefined;
+  /**
+   * Whether this instance also delivers queued conversions (a BullMQ worker). Default `true`;
+   * set `false` where a separate `sovendus-express worker` process does it.
+   */
+  worker?: boolean | undefined;
 }
 
 /** Options of {@link SovendusRequestContext.complete}. */
@@ -132,6 +144,18 @@ export interface ConversionDuplicate extends ConversionFacts {
   status: 'duplicate';
 }
 
+/**
+ * The conversion failed transiently and waits in the durable queue (the `queue` option): it
+ * will be delivered later, exactly once. Nothing for the shop to do.
+ */
+export interface ConversionQueued extends ConversionFacts {
+  status: 'queued';
+  /** Why it could not be sent now. */
+  error: SovendusError;
+  /** API attempts made in this request. */
+  attempts: number;
+}
+
 /** The conversion did not go through; `error.retryable` says whether a later try can succeed. */
 export interface ConversionFailed extends Partial<ConversionFacts> {
   status: 'failed';
@@ -142,7 +166,7 @@ export interface ConversionFailed extends Partial<ConversionFacts> {
 
 /** What `complete()` and `sendConversion()` resolve to. They never reject. */
 export type ConversionResult =
-  ConversionSent | ConversionNoToken | ConversionDuplicate | ConversionFailed;
+  ConversionSent | ConversionNoToken | ConversionDuplicate | ConversionQueued | ConversionFailed;
 
 /** `req.sovendus`, present after `capture()`. */
 export interface SovendusRequestContext {
@@ -158,8 +182,17 @@ export interface SovendusEvents {
   captured: { token: string; productId: string };
   /** A request carried the token parameter, but its value was rejected and not stored. */
   rejected: { reason: string };
-  /** Sovendus accepted a conversion. */
+  /** Sovendus accepted a conversion (from a request or from the queue). */
   sent: ConversionSent;
+  /** A conversion that failed transiently was put in the durable queue. */
+  queued: ConversionQueued;
+  /** A queued conversion ran out of its retry window, or was refused for good: a dead letter. */
+  dead: {
+    token: string;
+    productId: string;
+    orderId?: string | undefined;
+    error: SovendusError;
+  };
   /** Capture or conversion failed; the shop's request went on regardless. */
   failed: {
     stage: 'capture' | 'conversion';

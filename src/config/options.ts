@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { SovendusConfigError } from '../errors.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { SovendusLogger, SovendusOptions, TokenStore } from '../types.js';
 import {
   apiBaseUrlField,
@@ -74,6 +75,18 @@ const optionsSchema = z
       ).optional(),
     logger: loggerField.optional(),
     fetch: functionField<typeof globalThis.fetch>('compatible with fetch').optional(),
+    queue: z
+      .custom<DeliveryQueue>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          ['enqueue', 'startWorker', 'close'].every((method) =>
+            isFunction((value as Record<string, unknown>)[method]),
+          ),
+        { error: 'must be a delivery queue such as new BullMQDeliveryQueue({ connection })' },
+      )
+      .optional(),
+    worker: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .strict();
 

@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { PRODUCT_ID_RULE, productIdField } from '../config/fields.js';
 import {
   SovendusConfigError,
-  type SovendusError,
   SovendusInvalidTokenError,
+  type SovendusError,
   type SovendusStoreError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
+import type {
+  DeliverQueued,
+  DeliveryQueue,
+  DeliveryVerdict,
+  QueuedConversion,
+} from '../queue/delivery-queue.js';
 import { checkToken, maskToken } from '../token.js';
 import type {
   CompleteOptions,
@@ -29,6 +35,8 @@ export interface ConversionServiceOptions {
   leaseMs: number;
   /** The product id for `sendConversion` calls that give none (the option, when it is a string). */
   defaultProductId: string | undefined;
+  /** Where conversions that fail transiently wait for a later attempt; none: they fail. */
+  queue: DeliveryQueue | undefined;
 }
 
 export interface ConversionService {
@@ -41,15 +49,18 @@ export interface ConversionService {
     sessionKeyOf: () => string | undefined,
     options: CompleteOptions,
   ): Promise<ConversionResult>;
+  /** Delivers a conversion from the durable queue. */
+  deliverQueued: DeliverQueued;
   /** Resolves when no conversion is in flight, or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void>;
 }
 
-interface Facts {
-  token: string;
-  productId: string;
-  orderId?: string | undefined;
-}
+type Delivery = QueuedConversion;
+type Facts = Omit<Delivery, 'sessionKey'>;
+
+type Attempt =
+  | { kind: 'settled'; result: ConversionResult }
+  | { kind: 'failed'; error: SovendusError; attempts: number };
 
 const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
 const MAX_ORDER_ID_LENGTH = 256;
@@ -75,12 +86,16 @@ function claimKeys({ token, productId, orderId }: Facts): string[] {
   return keys;
 }
 
+const factsOf = ({ token, productId, orderId }: Delivery): Facts => ({ token, productId, orderId });
+
 /**
- * Decides the fate of one conversion: validate, claim, call, record. It is the only place
- * that talks to both the store and the API, so exactly-once lives here and nowhere else.
+ * Decides the fate of one conversion: validate, claim, call, record, and queue what failed
+ * transiently. It is the only place that talks to the store, the API and the queue together,
+ * so exactly-once lives here and nowhere else: the request path and the queue's workers both
+ * go through `attemptDelivery`.
  */
 export function createConversionService(options: ConversionServiceOptions): ConversionService {
-  const { api, store, events, log, ttlSeconds, leaseMs, defaultProductId } = options;
+  const { api, store, events, log, ttlSeconds, leaseMs, defaultProductId, queue } = options;
   const inFlight = new Set<Promise<unknown>>();
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -108,7 +123,27 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     }
   }
 
-  async function deliver(facts: Facts): Promise<ConversionResult> {
+  async function recordSent(delivery: Delivery, keys: readonly string[]): Promise<void> {
+    const recorded = await Promise.allSettled(
+      keys.map((key) => store.completeClaim(key, ttlSeconds)),
+    );
+    if (recorded.some((result) => result.status === 'rejected')) {
+      // The one window where a duplicate is possible: Sovendus accepted, but the store could
+      // not record it. Say so loudly; the claim's lease still blocks resends for a while.
+      log.error({ token: maskToken(delivery.token) }, 'conversion sent, but not recorded as sent');
+    }
+    if (delivery.sessionKey === undefined) return;
+    try {
+      await store.deleteToken(delivery.sessionKey, delivery.token);
+    } catch (error) {
+      // The claim is recorded as sent, so the leftover token can never convert twice.
+      log.warn({ err: error }, 'conversion sent, but its token could not be deleted');
+    }
+  }
+
+  /** Claim, call, record: one attempt, shared by checkouts and queue workers. */
+  async function attemptDelivery(delivery: Delivery): Promise<Attempt> {
+    const facts = factsOf(delivery);
     const keys = claimKeys(facts);
     const owner = randomUUID();
     const held: string[] = [];
@@ -117,39 +152,66 @@ export function createConversionService(options: ConversionServiceOptions): Conv
         if (!(await store.acquireClaim(key, owner, leaseMs))) {
           await releaseAll(held, owner);
           log.debug({ token: maskToken(facts.token) }, 'duplicate conversion skipped');
-          return { status: 'duplicate', ...facts };
+          return { kind: 'settled', result: { status: 'duplicate', ...facts } };
         }
         held.push(key);
       }
     } catch (error) {
       await releaseAll(held, owner);
-      return fail(facts, error as SovendusStoreError, 0);
+      return { kind: 'failed', error: error as SovendusStoreError, attempts: 0 };
     }
 
     const outcome = await api.send(facts.productId, facts.token);
     if (!outcome.ok) {
       await releaseAll(held, owner);
-      return fail(facts, outcome.error, outcome.attempts);
+      return { kind: 'failed', error: outcome.error, attempts: outcome.attempts };
     }
-
-    const recorded = await Promise.allSettled(
-      keys.map((key) => store.completeClaim(key, ttlSeconds)),
-    );
-    if (recorded.some((result) => result.status === 'rejected')) {
-      // The one window where a duplicate is possible: Sovendus accepted, but the store could
-      // not record it. Say so loudly; the claim's lease still blocks resends for a while.
-      log.error({ token: maskToken(facts.token) }, 'conversion sent, but not recorded as sent');
-    }
+    await recordSent(delivery, keys);
     const sent = { status: 'sent', ...facts, attempts: outcome.attempts } as const;
     log.info({ token: maskToken(facts.token), attempts: outcome.attempts }, 'conversion sent');
     events.emit('sent', sent);
-    return sent;
+    return { kind: 'settled', result: sent };
   }
 
-  function send(input: SendConversionOptions): Promise<ConversionResult> {
+  /** The request path: what still fails transiently goes to the queue, when there is one. */
+  async function deliverNow(delivery: Delivery): Promise<ConversionResult> {
+    const attempt = await attemptDelivery(delivery);
+    if (attempt.kind === 'settled') return attempt.result;
+    const facts = factsOf(delivery);
+    if (queue !== undefined && attempt.error.retryable) {
+      try {
+        await queue.enqueue(delivery);
+        const { error, attempts } = attempt;
+        const queued = { status: 'queued', ...facts, error, attempts } as const;
+        log.warn({ token: maskToken(facts.token) }, `conversion queued: ${error.message}`);
+        events.emit('queued', queued);
+        return queued;
+      } catch (error) {
+        log.error({ err: error }, 'could not queue a failed conversion');
+      }
+    }
+    return fail(facts, attempt.error, attempt.attempts);
+  }
+
+  const deliverQueued: DeliverQueued = async (delivery, { last }) => {
+    const attempt = await track(attemptDelivery(delivery));
+    if (attempt.kind === 'settled') return { kind: 'done' };
+    const { error } = attempt;
+    if (error.retryable && !last) return { kind: 'retry', error } satisfies DeliveryVerdict;
+    const facts = factsOf(delivery);
+    log.error(
+      { code: error.code, token: maskToken(facts.token) },
+      `conversion dead: ${error.message}`,
+    );
+    events.emit('dead', { ...facts, error });
+    return { kind: 'dead', error };
+  };
+
+  function send(input: SendConversionOptions, sessionKey?: string): Promise<ConversionResult> {
     const checked = checkToken(input.token);
-    if (!checked.ok)
+    if (!checked.ok) {
       return Promise.resolve(fail({}, new SovendusInvalidTokenError(checked.reason), 0));
+    }
     const productId = input.productId ?? defaultProductId;
     if (productId === undefined || !productIdField.safeParse(productId).success) {
       const problem =
@@ -164,7 +226,7 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     if (orderId instanceof SovendusConfigError) {
       return Promise.resolve(fail({ token: checked.token, productId }, orderId, 0));
     }
-    return track(deliver({ token: checked.token, productId, orderId }));
+    return track(deliverNow({ token: checked.token, productId, orderId, sessionKey }));
   }
 
   async function completeSession(
@@ -181,22 +243,14 @@ export function createConversionService(options: ConversionServiceOptions): Conv
       return fail({}, error as SovendusError, 0);
     }
     if (sessionKey === undefined || entry === undefined) return NO_TOKEN;
-    const result = await send({ token: entry.token, productId: entry.productId, orderId });
-    if (result.status === 'sent') {
-      try {
-        await store.deleteToken(sessionKey, entry.token);
-      } catch (error) {
-        // The claim is recorded as sent, so the leftover token can never convert twice.
-        log.warn({ err: error }, 'conversion sent, but its token could not be deleted');
-      }
-    }
-    return result;
+    return send({ token: entry.token, productId: entry.productId, orderId }, sessionKey);
   }
 
   return {
-    send,
+    send: (sendOptions) => send(sendOptions),
     completeSession: (sessionKeyOf, completeOptions) =>
       track(completeSession(sessionKeyOf, completeOptions)),
+    deliverQueued,
     async idle(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {

@@ -1,0 +1,6 @@
+export {
+  attemptsForWindow,
+  BullMQDeliveryQueue,
+  DEFAULT_QUEUE_NAME,
+  type BullMQDeliveryQueueOptions,
+} from './queue/bullmq-queue.js';

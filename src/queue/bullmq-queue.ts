@@ -1,0 +1,103 @@
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import type { DeliverQueued, DeliveryQueue, QueuedConversion } from './delivery-queue.js';
+
+export interface BullMQDeliveryQueueOptions {
+  /** Where the queue lives: ioredis options, or an ioredis client (the shop keeps owning it). */
+  connection: ConnectionOptions;
+  /** The queue's name. Default `sovendus-conversions`. */
+  name?: string;
+  /** BullMQ's key prefix. Default `bull`. */
+  prefix?: string;
+  /** How long a conversion is retried before it is dead, in milliseconds. Default 24 hours. */
+  retryWindowMs?: number;
+  /** The first retry's delay; each later one doubles. Default 30 seconds. */
+  firstRetryDelayMs?: number;
+  /** Conversions delivered at once by one worker. Default `5`. */
+  concurrency?: number;
+}
+
+export const DEFAULT_QUEUE_NAME = 'sovendus-conversions';
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * How many attempts fit the window with exponential backoff: the waits are d, 2d, 4d, ...,
+ * so n attempts span d·(2^(n-1) - 1); we take the smallest n that reaches the window.
+ */
+export function attemptsForWindow(windowMs: number, firstDelayMs: number): number {
+  return Math.max(1, Math.ceil(Math.log2(windowMs / firstDelayMs + 1)) + 1);
+}
+
+/**
+ * The durable queue on BullMQ: a conversion that still fails after the in-request retries
+ * becomes a job whose id is its idempotency key, so queueing it twice keeps one job. Workers in
+ * any number of processes deliver it through the instance's own claims, so it is accepted at
+ * most once however many workers there are. A job that runs out of its window, or meets a
+ * final answer (403, 404, 422), stays in BullMQ's failed set: the dead letters.
+ */
+export class BullMQDeliveryQueue implements DeliveryQueue {
+  readonly name: string;
+  /** Attempts per conversion, from the retry window. */
+  readonly attempts: number;
+  readonly #queue: Queue<QueuedConversion>;
+  readonly #options: BullMQDeliveryQueueOptions;
+  readonly #firstDelayMs: number;
+  #worker: Worker<QueuedConversion> | undefined;
+
+  constructor(options: BullMQDeliveryQueueOptions) {
+    this.#options = options;
+    this.name = options.name ?? DEFAULT_QUEUE_NAME;
+    this.#firstDelayMs = options.firstRetryDelayMs ?? 30_000;
+    this.attempts = attemptsForWindow(options.retryWindowMs ?? DAY_MS, this.#firstDelayMs);
+    this.#queue = new Queue<QueuedConversion>(this.name, {
+      connection: options.connection,
+      prefix: options.prefix ?? 'bull',
+    });
+  }
+
+  async enqueue(conversion: QueuedConversion): Promise<void> {
+    await this.#queue.add('conversion', conversion, {
+      // BullMQ ignores an add whose id exists: one job per token, however often it is queued.
+      jobId: `${conversion.productId}.${conversion.token}`,
+      attempts: this.attempts,
+      backoff: { type: 'exponential', delay: this.#firstDelayMs },
+      removeOnComplete: { age: 3600 },
+      // Dead letters are kept (30 days) for the doctor and for a human to look at.
+      removeOnFail: { age: 30 * 24 * 3600 },
+    });
+  }
+
+  startWorker(deliver: DeliverQueued): void {
+    if (this.#worker) return;
+    this.#worker = new Worker<QueuedConversion>(
+      this.name,
+      async (job) => {
+        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const verdict = await deliver(job.data, { last });
+        if (verdict.kind === 'retry') throw new Error(verdict.error.message);
+        if (verdict.kind === 'dead') throw new UnrecoverableError(verdict.error.message);
+      },
+      {
+        connection: this.#options.connection,
+        prefix: this.#options.prefix ?? 'bull',
+        concurrency: this.#options.concurrency ?? 5,
+      },
+    );
+    // Job failures are ours to report (as `dead` events); this keeps BullMQ from logging them.
+    this.#worker.on('error', () => undefined);
+  }
+
+  /** How many conversions are dead (out of retries, or refused for good). */
+  deadCount(): Promise<number> {
+    return this.#queue.getFailedCount();
+  }
+
+  /** How many conversions wait for delivery (waiting, delayed or running). */
+  pendingCount(): Promise<number> {
+    return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
+  }
+
+  async close(): Promise<void> {
+    await this.#worker?.close();
+    await this.#queue.close();
+  }
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { BullMQDeliveryQueue, attemptsForWindow } from '../src/bullmq.js';
+import {
+  createSovendus,
+  RedisTokenStore,
+  type Sovendus,
+  type SovendusEvents,
+  type SovendusOptions,
+} from '../src/index.js';
+import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
+import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
+
+let redis: TestRedis;
+let api: FakeSovendusApi;
+const opened: Sovendus[] = [];
+
+beforeAll(async () => {
+  redis = connectTestRedis();
+  api = await startFakeSovendusApi({ apiKey: API_KEY });
+});
+afterAll(async () => {
+  await Promise.all(opened.map((instance) => instance.close()));
+  await api.close();
+  await redis.close();
+});
+beforeEach(() => {
+  api.reset();
+});
+
+const { hostname, port } = new URL(testRedisUrl());
+
+/** A queue under this run's key prefix, fast retries: 20 ms, 40 ms, 80 ms ... */
+function queueNamed(name: string, retryWindowMs = 60_000) {
+  return new BullMQDeliveryQueue({
+    connection: { host: hostname, port: Number(port) },
+    name,
+    prefix: `${redis.prefix}bull`,
+    firstRetryDelayMs: 20,
+    retryWindowMs,
+  });
+}
+
+function instance(queue: BullMQDeliveryQueue, options: Partial<SovendusOptions> = {}) {
+  const sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    store: new RedisTokenStore({ client: redis.client, prefix: redis.prefix }),
+    queue,
+    retry: { attempts: 1 },
+    ...options,
+  });
+  opened.push(sovendus);
+  return sovendus;
+}
+
+function next<E extends keyof SovendusEvents>(sovendus: Sovendus, event: E) {
+  return new Promise<SovendusEvents[E]>((resolve) => {
+    const off = sovendus.on(event, (payload) => {
+      off();
+      resolve(payload);
+    });
+  });
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+describe('the durable queue', () => {
+  it('spans the retry window with doubling delays', () => {
+    expect(attemptsForWindow(24 * 3600 * 1000, 30_000)).toBe(13); // 30 s · (2^12 − 1) ≈ 34 h
+    expect(attemptsForWindow(100, 20)).toBe(4); // 20 + 40 + 80 ≥ 100
+    expect(attemptsForWindow(1, 20)).toBe(2);
+  });
+
+  it('queues a conversion that fails transiently, then delivers it once Sovendus is back', async () => {
+    const sovendus = instance(queueNamed(`q-${randomUUID()}`));
+    const token = freshTestToken();
+    api.failNext(3, { status: 503 });
+    const sent = next(sovendus, 'sent');
+    const result = await sovendus.sendConversion({ token, orderId: 'queued-order' });
+    expect(result).toMatchObject({ status: 'queued', token, error: { code: 'UNAVAILABLE' } });
+    expect(await sent).toMatchObject({ status: 'sent', token, orderId: 'queued-order' });
+    expect(api.conversions.map((call) => call.token)).toEqual([token]);
+    expect(api.calls).toHaveLength(4);
+  });
+
+  it('deletes the session token once a queued conversion from checkout is accepted', async () => {
+    const { app, sovendus } = createShop({
+      apiBaseUrl: api.url,
+      store: new RedisTokenStore({ client: redis.client, prefix: redis.prefix }),
+      queue: queueNamed(`q-${randomUUID()}`),
+      retry: { attempts: 1 },
+    });
+    opened.push(sovendus);
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    await visitor.get(`/?sovReqToken=${token}`).expect(200);
+    api.failNext(1, { status: 500 });
+    const sent = next(sovendus, 'sent');
+    expect((await visitor.post('/checkout').send({})).body).toMatchObject({ status: 'queued' });
+    await sent;
+    expect((await visitor.get('/token')).body).toEqual({ token: null });
+  });
+
+  it('makes a conversion dead when Sovendus refuses it for good', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const sovendus = instance(queue);
+    api.failNext(1, { status: 503 });
+    api.failNext(1, { status: 422, body: 'Token not found.' });
+    const dead = next(sovendus, 'dead');
+    await sovendus.sendConversion({ token: freshTestToken() });
+    expect(await dead).toMatchObject({ error: { code: 'INVALID_PARAMETERS' } });
+    // The event comes from the worker just before BullMQ files the job as failed.
+    await eventually(async () => {
+      expect(await queue.deadCount()).toBe(1);
+    });
+  });
+
+  it('makes a conversion dead when its retry window runs out', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`, 100);
+    const sovendus = instance(queue);
+    api.failNext(50, { status: 503 });
+    const dead = next(sovendus, 'dead');
+    await sovendus.sendConversion({ token: freshTestToken() });
+    expect(await dead).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    expect(api.calls).toHaveLength(1 + queue.attempts);
+    api.reset();
+  });
+
+  it('sends once when several instances queue the same conversion and all run workers', async () => {
+    const name = `q-${randomUUID()}`;
+    const instances = [
+      instance(queueNamed(name)),
+      instance(queueNamed(name)),
+      instance(queueNamed(name)),
+    ];
+    const token = freshTestToken();
+    api.failNext(3, { status: 503 });
+    const sent = Promise.race(instances.map((each) => next(each, 'sent')));
+    const results = await Promise.all(instances.map((each) => each.sendConversion({ token })));
+    expect(results.map((result) => result.status).sort()).toContain('queued');
+    await sent;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // room for a second, wrong send
+    expect(api.conversions.map((call) => call.token)).toEqual([token]);
+  });
+
+  it('survives a restart: what one process queued, another delivers', async () => {
+    const name = `q-${randomUUID()}`;
+    const dying = instance(queueNamed(name), { worker: false });
+    const token = freshTestToken();
+    api.failNext(1, { status: 503 });
+    expect((await dying.sendConversion({ token })).status).toBe('queued');
+    await dying.close();
+    expect(api.conversions).toEqual([]);
+
+    const successor = instance(queueNamed(name));
+    expect(await next(successor, 'sent')).toMatchObject({ token });
+    expect(api.conversions.map((call) => call.token)).toEqual([token]);
+  });
+});
