@@ -1,8 +1,13 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { freePort } from './support/redis-server.js';
 import { testRedisUrl } from './support/redis.js';
+import {
+  freePort,
+  hasRedisServer,
+  startRedisServer,
+  type RedisServer,
+} from './support/redis-server.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
 
 /** The built `sovendus-express` bin (npm test builds before jest), run as a user would. */
@@ -38,16 +43,22 @@ interface Report {
 
 let api: FakeSovendusApi;
 let env: Record<string, string>;
+// The doctor reads the queue under BullMQ's default keys: a Redis of the test's own, if it can.
+let redisServer: RedisServer | undefined;
 beforeAll(async () => {
   api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
+  redisServer = hasRedisServer ? await startRedisServer() : undefined;
   env = {
     SOVENDUS_PRODUCT_ID: PRODUCT_ID,
     SOVENDUS_API_KEY: API_KEY,
     SOVENDUS_API_BASE_URL: api.url,
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: redisServer?.url ?? testRedisUrl(),
   };
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await api.close();
+  await redisServer?.kill();
+});
 beforeEach(() => {
   api.reset();
 });
@@ -61,6 +72,7 @@ describe('sovendus-express doctor', () => {
     expect(report.checks.map((check) => [check.name, check.ok])).toEqual([
       ['configuration', true],
       ['redis', true],
+      ['queue', true],
       ['api host', true],
       ['test conversion', true],
     ]);

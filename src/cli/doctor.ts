@@ -10,7 +10,7 @@ import { MemoryTokenStore } from '../stores/memory-store.js';
 export const TEST_TOKEN = '12345-test-123-12345';
 
 export interface DoctorCheck {
-  name: 'configuration' | 'redis' | 'api host' | 'test conversion';
+  name: 'configuration' | 'redis' | 'queue' | 'api host' | 'test conversion';
   ok: boolean;
   message: string;
 }
@@ -91,6 +91,35 @@ async function checkRedis(url: string): Promise<DoctorCheck> {
   }
 }
 
+/** The durable queue's backlog and dead letters, when bullmq is installed (the queue is optional). */
+async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
+  let modules;
+  try {
+    modules = await Promise.all([import('ioredis'), import('../queue/bullmq-queue.js')]);
+  } catch {
+    return undefined;
+  }
+  const [{ Redis }, { BullMQDeliveryQueue, DEFAULT_QUEUE_NAME }] = modules;
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new BullMQDeliveryQueue({ connection });
+  try {
+    const [pending, dead] = await Promise.all([queue.pendingCount(), queue.deadCount()]);
+    const counts = `${pending} pending, ${dead} dead in BullMQ queue "${DEFAULT_QUEUE_NAME}"`;
+    return dead === 0
+      ? { name: 'queue', ok: true, message: counts }
+      : {
+          name: 'queue',
+          ok: false,
+          message: `${counts}: dead conversions ran out of retries or were refused (see the failed jobs)`,
+        };
+  } catch (error) {
+    return { name: 'queue', ok: false, message: `cannot read the queue: ${reason(error)}` };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 async function checkApiHost(apiBaseUrl: string): Promise<DoctorCheck> {
   const { hostname } = new URL(apiBaseUrl);
   const host = hostname.replace(/^\[|\]$/g, '');
@@ -138,7 +167,12 @@ export async function runDoctor({ env, sendTest }: DoctorOptions): Promise<Docto
     return { ok: false, settings, checks: [{ name: 'configuration', ok: false, message }] };
   }
   const checks: DoctorCheck[] = [{ name: 'configuration', ok: true, message: 'valid' }];
-  if (config.redisUrl !== undefined) checks.push(await checkRedis(config.redisUrl));
+  if (config.redisUrl !== undefined) {
+    const redis = await checkRedis(config.redisUrl);
+    checks.push(redis);
+    const queue = redis.ok ? await checkQueue(config.redisUrl) : undefined;
+    if (queue) checks.push(queue);
+  }
   checks.push(await checkApiHost(config.apiBaseUrl ?? DEFAULTS.apiBaseUrl));
   if (sendTest) checks.push(await sendTestConversion(config));
   return { ok: checks.every((check) => check.ok), settings, checks };
