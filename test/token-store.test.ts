@@ -1,5 +1,14 @@
-import { MemoryTokenStore, type StoredToken, type TokenStore } from '../src/index.js';
-import { connectTestRedis, type TestRedis } from './support/redis.js';
+import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { createClient } from 'redis';
+import {
+  MemoryTokenStore,
+  RedisTokenStore,
+  type StoredToken,
+  type TokenStore,
+} from '../src/index.js';
+import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
+import { hasRedisCli, hasRedisServer, startRedisCluster } from './support/redis-server.js';
 import { PRODUCT_ID } from './support/shop.js';
 
 let redis: TestRedis;
@@ -13,15 +22,58 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let counter = 0;
 const unique = (name: string) => `${name}-${(counter += 1)}`;
 
-// One specification, every store: what the conversion logic relies on.
-describe.each<[string, () => TokenStore]>([
-  ['MemoryTokenStore', () => new MemoryTokenStore()],
-  ['RedisTokenStore', () => redis.store],
-])('%s', (_name, makeStore) => {
+interface StoreUnderTest {
+  store: TokenStore;
+  close: () => Promise<void>;
+}
+
+const keep = () => Promise.resolve();
+
+const canCluster = hasRedisServer && hasRedisCli;
+
+// One specification, every store and every client: what the conversion logic relies on.
+describe.each<[string, () => Promise<StoreUnderTest>]>([
+  ['MemoryTokenStore', () => Promise.resolve({ store: new MemoryTokenStore(), close: keep })],
+  ['RedisTokenStore on ioredis', () => Promise.resolve({ store: redis.store, close: keep })],
+  [
+    'RedisTokenStore on node-redis v5',
+    async () => {
+      const client = createClient({ url: testRedisUrl() });
+      await client.connect();
+      return {
+        store: new RedisTokenStore({ client, prefix: redis.prefix }),
+        close: () => {
+          client.destroy();
+          return Promise.resolve();
+        },
+      };
+    },
+  ],
+  ...(canCluster
+    ? [
+        [
+          'RedisTokenStore on a 3-node Redis Cluster (ioredis)',
+          async () => {
+            const cluster = await startRedisCluster();
+            const client = new Cluster(cluster.nodes);
+            return {
+              store: new RedisTokenStore({ client, prefix: `sovendus-test:${randomUUID()}:` }),
+              close: async () => {
+                client.disconnect();
+                await cluster.kill();
+              },
+            };
+          },
+        ] as [string, () => Promise<StoreUnderTest>],
+      ]
+    : []),
+])('%s', (_name, setUp) => {
   let store: TokenStore;
-  beforeEach(() => {
-    store = makeStore();
-  });
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, close } = await setUp());
+  }, 30_000);
+  afterAll(() => close());
 
   it('returns what was saved, and the newest save wins', async () => {
     const session = unique('session');

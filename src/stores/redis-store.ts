@@ -1,9 +1,13 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { StoredToken, TokenStore } from '../types.js';
+import { redisCommands, type RedisClient, type RedisCommands } from './redis-clients.js';
 
 export interface RedisTokenStoreOptions {
-  /** An ioredis client (or Cluster). The shop owns it: the store never connects or quits it. */
-  client: Redis | Cluster;
+  /**
+   * An ioredis client or Cluster, or a connected node-redis v5 client or cluster. The shop owns
+   * it: the store never connects or quits it. Every command touches one key, so Redis Cluster
+   * needs no hash tags.
+   */
+  client: RedisClient;
   /** Prepended to every key. Default `sovendus:`. Give each app its own when they share a Redis. */
   prefix?: string;
 }
@@ -50,15 +54,15 @@ function parseStoredToken(raw: string | null): StoredToken | undefined {
  * send claims that make each conversion go out once).
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #client: Redis | Cluster;
+  readonly #redis: RedisCommands;
   readonly #prefix: string;
 
   constructor(options: RedisTokenStoreOptions) {
     const client = (options as Partial<RedisTokenStoreOptions> | undefined)?.client;
     if (typeof client?.set !== 'function' || typeof client.eval !== 'function') {
-      throw new TypeError('RedisTokenStore: `client` must be an ioredis client');
+      throw new TypeError('RedisTokenStore: `client` must be an ioredis or node-redis client');
     }
-    this.#client = options.client;
+    this.#redis = redisCommands(client);
     this.#prefix = options.prefix ?? 'sovendus:';
   }
 
@@ -72,31 +76,32 @@ export class RedisTokenStore implements TokenStore {
 
   async saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void> {
     const { token, productId, capturedAt } = entry;
-    await this.#client.set(
+    await this.#redis.set(
       this.#tokenKey(sessionKey),
       JSON.stringify({ token, productId, capturedAt }),
-      'EX',
-      ttlSeconds,
+      {
+        ms: ttlSeconds * 1000,
+      },
     );
   }
 
   async getToken(sessionKey: string): Promise<StoredToken | undefined> {
-    return parseStoredToken(await this.#client.get(this.#tokenKey(sessionKey)));
+    return parseStoredToken(await this.#redis.get(this.#tokenKey(sessionKey)));
   }
 
   async deleteToken(sessionKey: string, token: string): Promise<void> {
-    await this.#client.eval(DELETE_IF_TOKEN, 1, this.#tokenKey(sessionKey), token);
+    await this.#redis.evalOne(DELETE_IF_TOKEN, this.#tokenKey(sessionKey), token);
   }
 
   async acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    return (await this.#client.set(this.#claimKey(key), owner, 'PX', leaseMs, 'NX')) === 'OK';
+    return this.#redis.set(this.#claimKey(key), owner, { ms: leaseMs }, true);
   }
 
   async completeClaim(key: string, ttlSeconds: number): Promise<void> {
-    await this.#client.set(this.#claimKey(key), COMPLETED, 'EX', ttlSeconds);
+    await this.#redis.set(this.#claimKey(key), COMPLETED, { ms: ttlSeconds * 1000 });
   }
 
   async releaseClaim(key: string, owner: string): Promise<void> {
-    await this.#client.eval(DELETE_IF_OWNER, 1, this.#claimKey(key), owner);
+    await this.#redis.evalOne(DELETE_IF_OWNER, this.#claimKey(key), owner);
   }
 }

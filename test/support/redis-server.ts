@@ -1,10 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 
 /** Throwaway `redis-server`s for tests that must own (or kill) their Redis. */
 
 export const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+export const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,11 +50,24 @@ export interface RedisServer {
 }
 
 /** Starts a redis-server that keeps nothing on disk, and waits until it answers. */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
+export async function startRedisServer(
+  port?: number,
+  extraArgs: readonly string[] = [],
+): Promise<RedisServer> {
   const chosen = port ?? (await freePort());
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(chosen),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...extraArgs,
+    ],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${chosen}`;
@@ -74,5 +91,56 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
         });
         child.kill('SIGKILL');
       }),
+  };
+}
+
+export interface RedisCluster {
+  nodes: { host: string; port: number }[];
+  kill(): Promise<void>;
+}
+
+/** Three masters on loopback, joined by `redis-cli --cluster create`, every slot covered. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const directory = mkdtempSync(join(tmpdir(), 'sovendus-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const servers = await Promise.all(
+    ports.map((port) =>
+      startRedisServer(port, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(directory, `nodes-${port}.conf`),
+        '--dir',
+        directory,
+      ]),
+    ),
+  );
+  const created = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stderr}`);
+  for (let tries = 0; ; tries += 1) {
+    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], {
+      encoding: 'utf8',
+    });
+    if (info.stdout.includes('cluster_state:ok')) break;
+    if (tries === 100) throw new Error('the cluster did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    async kill() {
+      await Promise.all(servers.map((server) => server.kill()));
+      rmSync(directory, { recursive: true, force: true });
+    },
   };
 }

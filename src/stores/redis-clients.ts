@@ -1,0 +1,65 @@
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * The shape of a node-redis v5 client (`createClient()` / `createCluster()` from `redis`) that
+ * the store uses; typed loosely on purpose, so that any of its generic variants fits.
+ */
+export interface NodeRedisClient {
+  get(key: string): Promise<unknown>;
+  set(
+    key: string,
+    value: string,
+    options?: { expiration?: { type: 'EX' | 'PX'; value: number }; condition?: 'NX' },
+  ): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** The clients `RedisTokenStore` accepts: ioredis (single node or Cluster) and node-redis v5. */
+export type RedisClient = Redis | Cluster | NodeRedisClient;
+
+/** The few commands the store needs, the same for every client. */
+export interface RedisCommands {
+  get(key: string): Promise<string | null>;
+  /** SET with a TTL; with `onlyIfAbsent`, NX. Resolves to whether the value was written. */
+  set(key: string, value: string, ttl: { ms: number }, onlyIfAbsent?: boolean): Promise<boolean>;
+  /** EVAL of a script over one key and one argument. */
+  evalOne(script: string, key: string, argument: string): Promise<unknown>;
+}
+
+const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
+  // ioredis clients expose `status`; node-redis clients do not.
+  !('status' in client) && !('nodes' in client && typeof client.nodes === 'function');
+
+function ioredisCommands(client: Redis | Cluster): RedisCommands {
+  return {
+    get: (key) => client.get(key),
+    async set(key, value, { ms }, onlyIfAbsent = false) {
+      const reply = onlyIfAbsent
+        ? await client.set(key, value, 'PX', ms, 'NX')
+        : await client.set(key, value, 'PX', ms);
+      return reply === 'OK';
+    },
+    evalOne: (script, key, argument) => client.eval(script, 1, key, argument),
+  };
+}
+
+function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+  return {
+    async get(key) {
+      const reply = await client.get(key);
+      return typeof reply === 'string' ? reply : null;
+    },
+    async set(key, value, { ms }, onlyIfAbsent = false) {
+      const reply = await client.set(key, value, {
+        expiration: { type: 'PX', value: ms },
+        ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
+      });
+      return reply === 'OK';
+    },
+    evalOne: (script, key, argument) => client.eval(script, { keys: [key], arguments: [argument] }),
+  };
+}
+
+export function redisCommands(client: RedisClient): RedisCommands {
+  return isNodeRedis(client) ? nodeRedisCommands(client) : ioredisCommands(client);
+}
