@@ -25,6 +25,7 @@ export {
   type SovendusErrorDetails,
 } from './errors.js';
 export type {
+  ClaimOutcome,
   CompleteOptions,
   ConversionDuplicate,
   ConversionFailed,

@@ -95,6 +95,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     leaseMs: worstCaseSendMs(config.retry, config.timeoutMs) + LEASE_MARGIN_MS,
     defaultProductId: typeof config.productId === 'string' ? config.productId : undefined,
     queue: config.queue,
+    storeTimeoutMs: config.storeTimeoutMs,
   });
   if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
 

@@ -27,6 +27,9 @@ export interface StoredToken {
   capturedAt: number;
 }
 
+/** What `TokenStore.acquireClaim` came to. */
+export type ClaimOutcome = 'acquired' | 'held' | 'completed';
+
 /**
  * Where tokens and send claims live. Implement it to use another database; the package ships
  * {@link RedisTokenStore} (for production, shared by all app instances) and
@@ -43,8 +46,11 @@ export interface TokenStore {
   getToken(sessionKey: string): Promise<StoredToken | undefined>;
   /** Deletes the session's token, but only while it is still `token`: a newer click that arrived meanwhile survives. */
   deleteToken(sessionKey: string, token: string): Promise<void>;
-  /** Atomically takes the claim `key` for `leaseMs`; `false` when it is held or already completed. */
-  acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Atomically takes the claim `key` for `leaseMs`. Otherwise says why not: another sender
+   * `held` it (it may still fail), or the conversion was `completed`.
+   */
+  acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome>;
   /** Marks the claim as completed (the conversion was accepted) for `ttlSeconds`, so it is never sent again. */
   completeClaim(key: string, ttlSeconds: number): Promise<void>;
   /** Gives the claim up after a failed send, but only while `owner` still holds it. */

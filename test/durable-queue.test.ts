@@ -157,6 +157,22 @@ describe('the durable queue', () => {
     expect(api.conversions.map((call) => call.token)).toEqual([token]);
   });
 
+  it('retries, rather than drops, a queued conversion that another sender is busy with', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const store = new RedisTokenStore({ client: redis.client, prefix: redis.prefix });
+    const sovendus = instance(queue, { store });
+    const token = freshTestToken();
+    const claim = `conversion:${PRODUCT_ID}:${token}`;
+    expect(await store.acquireClaim(claim, 'another-sender', 60_000)).toBe('acquired');
+    await queue.enqueue({ token, productId: PRODUCT_ID });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(api.calls).toEqual([]); // busy: the worker waits instead of sending or dropping it
+    const sent = next(sovendus, 'sent');
+    await store.releaseClaim(claim, 'another-sender'); // the other sender failed and gave up
+    expect(await sent).toMatchObject({ token });
+    expect(api.conversions).toHaveLength(1);
+  });
+
   it('survives a restart: what one process queued, another delivers', async () => {
     const name = `q-${randomUUID()}`;
     const dying = instance(queueNamed(name), { worker: false });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { PRODUCT_ID_RULE, productIdField } from '../config/fields.js';
+import { withDeadline } from '../deadline.js';
 import {
   SovendusConfigError,
+  SovendusError,
   SovendusInvalidTokenError,
-  type SovendusError,
   type SovendusStoreError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
@@ -37,6 +38,8 @@ export interface ConversionServiceOptions {
   defaultProductId: string | undefined;
   /** Where conversions that fail transiently wait for a later attempt; none: they fail. */
   queue: DeliveryQueue | undefined;
+  /** The longest a request waits for the queue, as for the store. */
+  storeTimeoutMs: number;
 }
 
 export interface ConversionService {
@@ -60,9 +63,16 @@ type Facts = Omit<Delivery, 'sessionKey'>;
 
 type Attempt =
   | { kind: 'settled'; result: ConversionResult }
+  /** Another sender holds a claim right now; it may still fail. */
+  | { kind: 'busy'; result: ConversionResult }
   | { kind: 'failed'; error: SovendusError; attempts: number };
 
 const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
+const BUSY = new SovendusError(
+  'UNAVAILABLE',
+  'Another sender holds this conversion right now; it is tried again later.',
+  true,
+);
 const MAX_ORDER_ID_LENGTH = 256;
 
 function normalizeOrderId(orderId: unknown): string | undefined | SovendusConfigError {
@@ -95,7 +105,8 @@ const factsOf = ({ token, productId, orderId }: Delivery): Facts => ({ token, pr
  * go through `attemptDelivery`.
  */
 export function createConversionService(options: ConversionServiceOptions): ConversionService {
-  const { api, store, events, log, ttlSeconds, leaseMs, defaultProductId, queue } = options;
+  const { api, store, events, log, ttlSeconds, leaseMs, defaultProductId, queue, storeTimeoutMs } =
+    options;
   const inFlight = new Set<Promise<unknown>>();
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -149,10 +160,12 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     const held: string[] = [];
     try {
       for (const key of keys) {
-        if (!(await store.acquireClaim(key, owner, leaseMs))) {
+        const claim = await store.acquireClaim(key, owner, leaseMs);
+        if (claim !== 'acquired') {
           await releaseAll(held, owner);
-          log.debug({ token: maskToken(facts.token) }, 'duplicate conversion skipped');
-          return { kind: 'settled', result: { status: 'duplicate', ...facts } };
+          log.debug({ token: maskToken(facts.token), claim }, 'duplicate conversion skipped');
+          const result = { status: 'duplicate', ...facts } as const;
+          return claim === 'held' ? { kind: 'busy', result } : { kind: 'settled', result };
         }
         held.push(key);
       }
@@ -176,11 +189,18 @@ export function createConversionService(options: ConversionServiceOptions): Conv
   /** The request path: what still fails transiently goes to the queue, when there is one. */
   async function deliverNow(delivery: Delivery): Promise<ConversionResult> {
     const attempt = await attemptDelivery(delivery);
-    if (attempt.kind === 'settled') return attempt.result;
+    // For a request, a conversion another sender is busy with is a duplicate: it is not ours.
+    if (attempt.kind !== 'failed') return attempt.result;
     const facts = factsOf(delivery);
     if (queue !== undefined && attempt.error.retryable) {
       try {
-        await queue.enqueue(delivery);
+        // The queue lives in Redis too: an outage must not hold the checkout beyond the bound.
+        await withDeadline(
+          () => queue.enqueue(delivery),
+          storeTimeoutMs,
+          () => new Error(`the queue did not answer within ${storeTimeoutMs} ms`),
+          (error) => (error instanceof Error ? error : new Error(String(error))),
+        );
         const { error, attempts } = attempt;
         const queued = { status: 'queued', ...facts, error, attempts } as const;
         log.warn({ token: maskToken(facts.token) }, `conversion queued: ${error.message}`);
@@ -196,7 +216,8 @@ export function createConversionService(options: ConversionServiceOptions): Conv
   const deliverQueued: DeliverQueued = async (delivery, { last }) => {
     const attempt = await track(attemptDelivery(delivery));
     if (attempt.kind === 'settled') return { kind: 'done' };
-    const { error } = attempt;
+    // The queue must not drop a conversion because someone else is sending it: they may fail.
+    const error = attempt.kind === 'busy' ? BUSY : attempt.error;
     if (error.retryable && !last) return { kind: 'retry', error } satisfies DeliveryVerdict;
     const facts = factsOf(delivery);
     log.error(

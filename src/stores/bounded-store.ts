@@ -1,3 +1,4 @@
+import { withDeadline } from '../deadline.js';
 import { SovendusStoreError } from '../errors.js';
 import type { TokenStore } from '../types.js';
 
@@ -11,25 +12,12 @@ import type { TokenStore } from '../types.js';
  */
 export function boundStore(store: TokenStore, timeoutMs: number): TokenStore {
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new SovendusStoreError(operation, new Error(`no answer within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      timer.unref();
-      // Via a promise, so that a store that throws synchronously is handled like one that rejects.
-      Promise.resolve()
-        .then(work)
-        .then(
-          (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(new SovendusStoreError(operation, error));
-          },
-        );
-    });
+    withDeadline(
+      work,
+      timeoutMs,
+      () => new SovendusStoreError(operation, new Error(`no answer within ${timeoutMs} ms`)),
+      (error) => new SovendusStoreError(operation, error),
+    );
 
   return {
     saveToken: (key, entry, ttl) =>

@@ -1,4 +1,4 @@
-import type { StoredToken, TokenStore } from '../types.js';
+import type { ClaimOutcome, StoredToken, TokenStore } from '../types.js';
 
 export interface MemoryTokenStoreOptions {
   /**
@@ -90,10 +90,12 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
-  acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    if (this.#claims.get(key) !== undefined) return Promise.resolve(false);
+  acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
+    const current = this.#claims.get(key);
+    if (current === COMPLETED) return Promise.resolve('completed');
+    if (current !== undefined) return Promise.resolve('held');
     this.#claims.set(key, owner, leaseMs);
-    return Promise.resolve(true);
+    return Promise.resolve('acquired');
   }
 
   completeClaim(key: string, ttlSeconds: number): Promise<void> {

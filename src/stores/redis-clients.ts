@@ -9,7 +9,7 @@ export interface NodeRedisClient {
   set(
     key: string,
     value: string,
-    options?: { expiration?: { type: 'EX' | 'PX'; value: number }; condition?: 'NX' },
+    options?: { expiration?: { type: 'EX' | 'PX'; value: number } },
   ): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
@@ -20,10 +20,10 @@ export type RedisClient = Redis | Cluster | NodeRedisClient;
 /** The few commands the store needs, the same for every client. */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
-  /** SET with a TTL; with `onlyIfAbsent`, NX. Resolves to whether the value was written. */
-  set(key: string, value: string, ttl: { ms: number }, onlyIfAbsent?: boolean): Promise<boolean>;
-  /** EVAL of a script over one key and one argument. */
-  evalOne(script: string, key: string, argument: string): Promise<unknown>;
+  /** SET with a TTL. */
+  set(key: string, value: string, ttl: { ms: number }): Promise<void>;
+  /** EVAL of a script over one key. */
+  evalOne(script: string, key: string, ...args: string[]): Promise<unknown>;
 }
 
 const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
@@ -33,13 +33,10 @@ const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
 function ioredisCommands(client: Redis | Cluster): RedisCommands {
   return {
     get: (key) => client.get(key),
-    async set(key, value, { ms }, onlyIfAbsent = false) {
-      const reply = onlyIfAbsent
-        ? await client.set(key, value, 'PX', ms, 'NX')
-        : await client.set(key, value, 'PX', ms);
-      return reply === 'OK';
+    async set(key, value, { ms }) {
+      await client.set(key, value, 'PX', ms);
     },
-    evalOne: (script, key, argument) => client.eval(script, 1, key, argument),
+    evalOne: (script, key, ...args) => client.eval(script, 1, key, ...args),
   };
 }
 
@@ -49,14 +46,10 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       const reply = await client.get(key);
       return typeof reply === 'string' ? reply : null;
     },
-    async set(key, value, { ms }, onlyIfAbsent = false) {
-      const reply = await client.set(key, value, {
-        expiration: { type: 'PX', value: ms },
-        ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
-      });
-      return reply === 'OK';
+    async set(key, value, { ms }) {
+      await client.set(key, value, { expiration: { type: 'PX', value: ms } });
     },
-    evalOne: (script, key, argument) => client.eval(script, { keys: [key], arguments: [argument] }),
+    evalOne: (script, key, ...args) => client.eval(script, { keys: [key], arguments: args }),
   };
 }
 

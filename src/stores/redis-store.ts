@@ -1,4 +1,4 @@
-import type { StoredToken, TokenStore } from '../types.js';
+import type { ClaimOutcome, StoredToken, TokenStore } from '../types.js';
 import { redisCommands, type RedisClient, type RedisCommands } from './redis-clients.js';
 
 export interface RedisTokenStoreOptions {
@@ -30,6 +30,12 @@ end
 return 0`;
 
 const COMPLETED = 'sent';
+
+// Take the claim, or say in the same step whether it is held or completed.
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 'acquired' end
+if redis.call('GET', KEYS[1]) == '${COMPLETED}' then return 'completed' end
+return 'held'`;
 
 function parseStoredToken(raw: string | null): StoredToken | undefined {
   if (raw === null) return undefined;
@@ -93,8 +99,9 @@ export class RedisTokenStore implements TokenStore {
     await this.#redis.evalOne(DELETE_IF_TOKEN, this.#tokenKey(sessionKey), token);
   }
 
-  async acquireClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    return this.#redis.set(this.#claimKey(key), owner, { ms: leaseMs }, true);
+  async acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
+    const outcome = await this.#redis.evalOne(ACQUIRE, this.#claimKey(key), owner, String(leaseMs));
+    return outcome === 'acquired' || outcome === 'completed' ? outcome : 'held';
   }
 
   async completeClaim(key: string, ttlSeconds: number): Promise<void> {

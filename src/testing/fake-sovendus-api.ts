@@ -40,6 +40,16 @@ export interface FakeSovendusApi {
   readonly conversions: readonly FakeSovendusCall[];
   /** Scripts the next answers, in order; once used up, it answers as Sovendus would. */
   enqueue(...replies: FakeReply[]): void;
+  /**
+   * Answers a share of all calls (`rate`, 0 to 1) with one of `replies`, picked by a seeded
+   * random sequence so that a run can be repeated; `undefined` stops it. Scripted answers
+   * (`enqueue`) come first.
+   */
+  injectFaults(
+    faults: { rate: number; replies: readonly FakeReply[]; seed?: number } | undefined,
+  ): void;
+  /** How many answers were faults injected by `injectFaults`. */
+  readonly faultsInjected: number;
   /** Scripts the next `count` answers to be `reply`: "fail N times, then recover". */
   failNext(count: number, reply: FakeReply): void;
   /** Stops listening: calls are refused, as when Sovendus is down entirely. */
@@ -99,6 +109,22 @@ export async function startFakeSovendusApi(
 ): Promise<FakeSovendusApi> {
   const calls: FakeSovendusCall[] = [];
   let script: FakeReply[] = [];
+  let faults: { rate: number; replies: readonly FakeReply[]; random: () => number } | undefined;
+  let faultsInjected = 0;
+
+  // mulberry32: a tiny seeded generator, so a fault pattern can be replayed.
+  const seeded = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  function injectedFault(): FakeReply | undefined {
+    if (faults === undefined || faults.random() >= faults.rate) return undefined;
+    faultsInjected += 1;
+    return faults.replies[Math.floor(faults.random() * faults.replies.length)];
+  }
 
   function sovendusAnswer(call: FakeSovendusCall): { status: number; body: unknown } {
     if (call.productId === undefined || call.token === undefined) {
@@ -136,7 +162,7 @@ export async function startFakeSovendusApi(
     };
     calls.push(call);
 
-    const scripted = script.shift();
+    const scripted = script.shift() ?? injectedFault();
     if (scripted === 'hang' || scripted === 'reset') {
       call.reply = scripted;
       if (scripted === 'reset') req.socket.destroy();
@@ -183,6 +209,16 @@ export async function startFakeSovendusApi(
     enqueue: (...replies) => {
       script.push(...replies);
     },
+    injectFaults: (options) => {
+      faults = options && {
+        rate: options.rate,
+        replies: options.replies,
+        random: seeded(options.seed ?? 1),
+      };
+    },
+    get faultsInjected() {
+      return faultsInjected;
+    },
     failNext: (count, reply) => {
       script.push(...Array.from({ length: count }, () => reply));
     },
@@ -191,6 +227,8 @@ export async function startFakeSovendusApi(
     reset: () => {
       calls.length = 0;
       script = [];
+      faults = undefined;
+      faultsInjected = 0;
     },
     close: () => (server.listening ? stop() : Promise.resolve()),
   };
