@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
@@ -12,6 +13,7 @@ export interface NodeRedisClient {
     options?: { expiration?: { type: 'EX' | 'PX'; value: number } },
   ): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /** The clients `RedisTokenStore` accepts: ioredis (single node or Cluster) and node-redis v5. */
@@ -26,6 +28,33 @@ export interface RedisCommands {
   evalOne(script: string, key: string, ...args: string[]): Promise<unknown>;
 }
 
+const shas = new Map<string, string>();
+const shaOf = (script: string): string => {
+  let sha = shas.get(script);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
+};
+
+/**
+ * EVALSHA first: the script is sent (and compiled) once per server, not on every call; after a
+ * restart or a failover Redis answers NOSCRIPT, and we fall back to EVAL, which caches it again.
+ */
+async function evalCached(
+  script: string,
+  bySha: (sha: string) => Promise<unknown>,
+  byBody: () => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    return await bySha(shaOf(script));
+  } catch (error) {
+    if (error instanceof Error && error.message.includes('NOSCRIPT')) return byBody();
+    throw error;
+  }
+}
+
 const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
   // ioredis clients expose `status`; node-redis clients do not.
   !('status' in client) && !('nodes' in client && typeof client.nodes === 'function');
@@ -36,7 +65,12 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
     async set(key, value, { ms }) {
       await client.set(key, value, 'PX', ms);
     },
-    evalOne: (script, key, ...args) => client.eval(script, 1, key, ...args),
+    evalOne: (script, key, ...args) =>
+      evalCached(
+        script,
+        (sha) => client.evalsha(sha, 1, key, ...args),
+        () => client.eval(script, 1, key, ...args),
+      ),
   };
 }
 
@@ -49,7 +83,12 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
     async set(key, value, { ms }) {
       await client.set(key, value, { expiration: { type: 'PX', value: ms } });
     },
-    evalOne: (script, key, ...args) => client.eval(script, { keys: [key], arguments: args }),
+    evalOne: (script, key, ...args) =>
+      evalCached(
+        script,
+        (sha) => client.evalSha(sha, { keys: [key], arguments: args }),
+        () => client.eval(script, { keys: [key], arguments: args }),
+      ),
   };
 }
 

@@ -1,0 +1,234 @@
+// `npm run bench`: the middleware's cost as ratios against a bare app and against the naive
+// snippet, measured in one run. Shops run on CPU 0; the load generator, Redis and the fake API
+// on CPU 1. Both shops of a comparison run at once and take alternating short bursts; the
+// table reports the median of the per-burst ratios. See README "Performance".
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import Redis from 'ioredis';
+
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 20);
+const BURST_MS = Number(process.env.BENCH_BURST_MS ?? 500);
+const WARMUP_MS = 1_000;
+const CONCURRENCY = 16;
+const SEEDED_VISITORS = 150_000;
+const PREFIX = 'bench:';
+const TICKS_PER_SECOND =
+  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+const pinnable = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const SHOP_CPU = '0';
+const LOAD_CPU = '1';
+
+function pinned(cpu, command, args, options = {}) {
+  return pinnable
+    ? spawn('taskset', ['-c', cpu, command, ...args], options)
+    : spawn(command, args, options);
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a child and resolves with what follows "READY " on its stdout. */
+function ready(child, what) {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /READY (\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    // Quiet unless it fails (express-session warns about its memory store on every start).
+    let errors = '';
+    child.stderr.on('data', (chunk) => (errors += chunk));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${output}${errors}`)));
+  });
+}
+
+/** utime + stime of a process, in milliseconds. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+async function startShop(scenario, env) {
+  const child = pinned(SHOP_CPU, process.execPath, ['bench/shop.mjs'], {
+    env: { ...process.env, ...env, SCENARIO: scenario, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await ready(child, `shop ${scenario}`);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function seedVisitors(redis, count) {
+  const token = (index) => `seed-${index}-tok`;
+  for (let start = 0; start < count; start += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let index = start; index < Math.min(count, start + 10_000); index += 1) {
+      const entry = {
+        token: token(index),
+        productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
+        capturedAt: 1,
+      };
+      pipeline.set(`${PREFIX}token:o-${index}`, JSON.stringify(entry), 'EX', 3600);
+      pipeline.set(`sovendus_token_n-${index}`, token(index), 'EX', 3600);
+    }
+    await pipeline.exec();
+  }
+}
+
+async function compare(name, reference, ours, env, target) {
+  const shops = [await startShop(reference.scenario, env), await startShop(ours.scenario, env)];
+  const sides = [
+    { name: 'reference', url: shops[0].url, kind: reference.kind, visitorPrefix: 'n-' },
+    { name: 'ours', url: shops[1].url, kind: ours.kind, visitorPrefix: 'o-' },
+  ];
+  const cpuBefore = shops.map((shop) => cpuMs(shop.child.pid));
+  const loadgen = pinned(
+    LOAD_CPU,
+    process.execPath,
+    [
+      'bench/loadgen.mjs',
+      JSON.stringify({
+        sides,
+        bursts: BURSTS,
+        burstMs: BURST_MS,
+        warmupMs: WARMUP_MS,
+        concurrency: CONCURRENCY,
+      }),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  loadgen.stdout.on('data', (chunk) => (output += chunk));
+  await new Promise((resolve) => loadgen.once('exit', resolve));
+  const cpuAfter = shops.map((shop) => cpuMs(shop.child.pid));
+  for (const shop of shops) shop.child.kill('SIGTERM');
+  const results = JSON.parse(output);
+
+  const side = (key, index) => {
+    const bursts = results[key];
+    const requests = bursts.reduce((sum, burst) => sum + burst.requests, 0) + results.warmup[key];
+    return {
+      rps: median(bursts.map((burst) => burst.rps)),
+      p99: median(bursts.map((burst) => burst.p99)),
+      errors: bursts.reduce((sum, burst) => sum + burst.errors, 0),
+      cpuUsPerRequest: ((cpuAfter[index] - cpuBefore[index]) * 1000) / requests,
+    };
+  };
+  const ratios = results.ours.map((burst, index) => burst.rps / results.reference[index].rps);
+  const ratio = median(ratios);
+  return {
+    name,
+    reference: { scenario: reference.scenario, ...side('reference', 0) },
+    ours: { scenario: ours.scenario, ...side('ours', 1) },
+    ratio,
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    target,
+    pass: target === undefined ? undefined : ratio >= target,
+  };
+}
+
+const redisPort = await freePort();
+const redisServer = pinned(
+  LOAD_CPU,
+  'redis-server',
+  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  { stdio: 'ignore' },
+);
+const redisUrl = `redis://127.0.0.1:${redisPort}`;
+const redis = new Redis(redisUrl, { retryStrategy: (times) => (times > 50 ? null : 100) });
+redis.on('error', () => undefined); // the first connect may come before redis-server listens
+await redis.ping();
+const fakeApi = pinned(LOAD_CPU, process.execPath, ['bench/fake-api.mjs'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+const apiUrl = await ready(fakeApi, 'fake API');
+const env = { REDIS_URL: redisUrl, API_URL: apiUrl, PREFIX };
+
+const comparisons = [];
+try {
+  comparisons.push(
+    await compare(
+      'A/A calibration (bare vs bare)',
+      { scenario: 'baseline', kind: 'plain' },
+      { scenario: 'baseline', kind: 'plain' },
+      env,
+    ),
+  );
+  comparisons.push(
+    await compare(
+      'capture, no token vs baseline',
+      { scenario: 'baseline', kind: 'plain' },
+      { scenario: 'capture-no-token', kind: 'plain' },
+      env,
+      0.98,
+    ),
+  );
+  comparisons.push(
+    await compare(
+      'capture, token vs naive snippet',
+      { scenario: 'naive-token', kind: 'fresh-token' },
+      { scenario: 'capture-token', kind: 'fresh-token' },
+      env,
+      0.95,
+    ),
+  );
+  await seedVisitors(redis, SEEDED_VISITORS);
+  comparisons.push(
+    await compare(
+      'checkout, ours vs naive',
+      { scenario: 'checkout-naive', kind: 'checkout' },
+      { scenario: 'checkout-ours', kind: 'checkout' },
+      env,
+      0.95,
+    ),
+  );
+} finally {
+  fakeApi.kill('SIGTERM');
+  redis.disconnect();
+  redisServer.kill('SIGKILL');
+}
+
+const memory = JSON.parse(
+  spawnSync(process.execPath, ['--expose-gc', 'bench/memory-store.mjs'], { encoding: 'utf8' })
+    .stdout,
+);
+
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const lines = [
+  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms, ${CONCURRENCY} connections`,
+  '',
+  '| comparison | reference req/s | ours req/s | ratio (median, range) | target | reference p99 ms | ours p99 ms | reference CPU µs/req | ours CPU µs/req |',
+  '|---|---:|---:|---|---|---:|---:|---:|---:|',
+  ...comparisons.map(
+    (c) =>
+      `| ${c.name} | ${fmt(c.reference.rps)} | ${fmt(c.ours.rps)} | ${fmt(c.ratio, 3)} (${fmt(c.ratioRange[0], 3)}–${fmt(c.ratioRange[1], 3)}) | ${c.target === undefined ? 'noise floor' : `≥ ${c.target} ${c.pass ? 'pass' : 'FAIL'}`} | ${fmt(c.reference.p99, 2)} | ${fmt(c.ours.p99, 2)} | ${fmt(c.reference.cpuUsPerRequest)} | ${fmt(c.ours.cpuUsPerRequest)} |`,
+  ),
+  '',
+  `MemoryTokenStore, ${fmt(memory.tokens)} distinct tokens through maxEntries ${fmt(memory.maxEntries)}: heap grew ${fmt(memory.heapGrowthMb, 1)} MB (bound ${memory.boundMb} MB) ${memory.pass ? 'pass' : 'FAIL'}`,
+];
+console.log(lines.join('\n'));
+mkdirSync('bench', { recursive: true });
+writeFileSync(
+  'bench/results.json',
+  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, comparisons, memory }, null, 2)}\n`,
+);
+const errors = comparisons.reduce((sum, c) => sum + c.reference.errors + c.ours.errors, 0);
+if (errors > 0) console.log(`\n${errors} requests answered with a status other than 200.`);

@@ -1,0 +1,94 @@
+// One benchmark shop, chosen by SCENARIO. Runs as its own process (pinned to one CPU by run.mjs)
+// and prints "READY <port>" once it listens.
+import express from 'express';
+import session from 'express-session';
+import Redis from 'ioredis';
+import { createSovendus, RedisTokenStore } from 'sovendus-express';
+
+const { SCENARIO, REDIS_URL, API_URL, PREFIX } = process.env;
+const PRODUCT_ID = '9bc72425-902c-3abf-9db8-8b186d7cb160';
+const API_KEY = 'BENCH-KEY';
+const TTL = 2_592_000;
+const PAGE = '<!doctype html><title>Shop</title><p>A small page.</p>';
+
+const redis = new Redis(REDIS_URL);
+const visitorKey = (req) => req.headers['x-visitor'];
+
+const app = express();
+const sessions = (saveUninitialized) =>
+  session({ secret: 'bench', resave: false, saveUninitialized });
+
+function sovendus(options = {}) {
+  return createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: API_URL,
+    store: new RedisTokenStore({ client: redis, prefix: PREFIX }),
+    ...options,
+  });
+}
+
+switch (SCENARIO) {
+  case 'baseline':
+    app.use(sessions(false));
+    break;
+  case 'capture-no-token':
+    app.use(sessions(false));
+    app.use(sovendus().capture());
+    break;
+  case 'capture-token':
+    app.use(sessions(true));
+    app.use(sovendus().capture());
+    break;
+  case 'naive-token':
+    // The protocol doc's own snippet.
+    app.use(sessions(true));
+    app.use(async (req, _res, next) => {
+      const token = req.query.sovReqToken;
+      if (token) await redis.setex(`sovendus_token_${req.sessionID}`, TTL, token);
+      next();
+    });
+    break;
+  case 'checkout-ours': {
+    const instance = sovendus({ getSessionKey: visitorKey });
+    app.use(instance.capture());
+    app.post('/checkout', async (req, res) => {
+      const result = await req.sovendus.complete();
+      res.json({ status: result.status });
+    });
+    break;
+  }
+  case 'checkout-naive':
+    app.post('/checkout', async (req, res) => {
+      const key = `sovendus_token_${visitorKey(req)}`;
+      const token = await redis.get(key);
+      if (!token) {
+        res.json({ status: 'no_token' });
+        return;
+      }
+      const response = await fetch(`${API_URL}/ext/${PRODUCT_ID}/${token}/api`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: API_KEY }),
+      });
+      await response.text();
+      if (response.status === 200) await redis.del(key);
+      res.json({ status: response.status === 200 ? 'sent' : 'failed' });
+    });
+    break;
+  default:
+    throw new Error(`unknown SCENARIO ${SCENARIO}`);
+}
+
+app.get('/{*path}', (_req, res) => {
+  res.send(PAGE);
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  console.log(`READY ${server.address().port}`);
+});
+process.on('SIGTERM', () => {
+  server.close();
+  redis.disconnect();
+  process.exit(0);
+});
