@@ -161,44 +161,22 @@ const fakeApi = pinned(LOAD_CPU, process.execPath, ['bench/fake-api.mjs'], {
 const apiUrl = await ready(fakeApi, 'fake API');
 const env = { REDIS_URL: redisUrl, API_URL: apiUrl, PREFIX };
 
+// [name, reference scenario, our scenario, request kind, target ratio]
+const PLAN = [
+  ['A/A calibration (bare vs bare)', 'baseline', 'baseline', 'plain'],
+  ['capture, no token vs baseline', 'baseline', 'capture-no-token', 'plain', 0.98],
+  ['capture, token vs naive snippet', 'naive-token', 'capture-token', 'fresh-token', 0.95],
+  ['checkout, ours vs naive', 'checkout-naive', 'checkout-ours', 'checkout', 0.95],
+];
+
 const comparisons = [];
 try {
-  comparisons.push(
-    await compare(
-      'A/A calibration (bare vs bare)',
-      { scenario: 'baseline', kind: 'plain' },
-      { scenario: 'baseline', kind: 'plain' },
-      env,
-    ),
-  );
-  comparisons.push(
-    await compare(
-      'capture, no token vs baseline',
-      { scenario: 'baseline', kind: 'plain' },
-      { scenario: 'capture-no-token', kind: 'plain' },
-      env,
-      0.98,
-    ),
-  );
-  comparisons.push(
-    await compare(
-      'capture, token vs naive snippet',
-      { scenario: 'naive-token', kind: 'fresh-token' },
-      { scenario: 'capture-token', kind: 'fresh-token' },
-      env,
-      0.95,
-    ),
-  );
   await seedVisitors(redis, SEEDED_VISITORS);
-  comparisons.push(
-    await compare(
-      'checkout, ours vs naive',
-      { scenario: 'checkout-naive', kind: 'checkout' },
-      { scenario: 'checkout-ours', kind: 'checkout' },
-      env,
-      0.95,
-    ),
-  );
+  for (const [name, reference, ours, kind, target] of PLAN) {
+    comparisons.push(
+      await compare(name, { scenario: reference, kind }, { scenario: ours, kind }, env, target),
+    );
+  }
 } finally {
   fakeApi.kill('SIGTERM');
   redis.disconnect();
