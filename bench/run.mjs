@@ -172,7 +172,9 @@ const PLAN = [
 const comparisons = [];
 try {
   await seedVisitors(redis, SEEDED_VISITORS);
+  const only = process.env.BENCH_ONLY; // a substring of a comparison's name, to run just that
   for (const [name, reference, ours, kind, target] of PLAN) {
+    if (only && !name.includes(only)) continue;
     comparisons.push(
       await compare(name, { scenario: reference, kind }, { scenario: ours, kind }, env, target),
     );

@@ -37,6 +37,7 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
 
   return function sovendusCapture(req, _res, next) {
     attach(req);
+    sessions.watch(req);
     const found = readQueryToken(req.url ?? '', queryParam);
     if (!found.found) {
       next();

@@ -8,22 +8,19 @@ export const MISSING_SESSION =
 
 /** The session field that names the token's store key (the session id at first capture). */
 const KEY_FIELD = 'sovendusKey';
-const PATCHED = Symbol.for('sovendus-express.carriesToken');
+
+type Callback = (error?: unknown) => void;
 
 interface ExpressSession {
   [KEY_FIELD]?: string;
   cookie?: { originalMaxAge?: number | null };
-  destroy?: (callback?: (error?: unknown) => void) => unknown;
-}
-
-interface SessionStore {
-  generate?: ((req: IncomingMessage) => void) & { [PATCHED]?: true };
+  regenerate?: (callback: Callback) => unknown;
+  destroy?: (callback?: Callback) => unknown;
 }
 
 interface ExpressSessionRequest extends IncomingMessage {
   session?: ExpressSession | null;
   sessionID?: string;
-  sessionStore?: SessionStore;
 }
 
 export interface SessionAccess {
@@ -31,50 +28,62 @@ export interface SessionAccess {
   keyOf(req: IncomingMessage): string | undefined;
   /** Makes sure the session outlives this request, and the token outlives the session id. */
   keep(req: IncomingMessage): void;
+  /**
+   * Runs on every request, so it costs one property read unless the session holds a token:
+   * then the token's key is carried into a new session made in this request.
+   */
+  watch(req: IncomingMessage): void;
 }
-
-// Sessions destroyed in this request that held a token: a new session made in the same
-// request (a login flow) takes the token over.
-const orphans = new WeakMap<IncomingMessage, string>();
 
 /**
  * A session id changes when a shop calls `req.session.regenerate()` at login (Passport 0.6+
  * does), or destroys the session and makes a new one; the session's data is wiped too. So the
  * token is stored under the session id *at capture*, which the session remembers in
- * `sovendusKey`, and express-session's `store.generate` and `Session#destroy` are wrapped to
- * hand that field to the new session. The wrappers act only for sessions that hold a token.
+ * `sovendusKey`, and a session that holds one gets its own `regenerate` and `destroy` (this
+ * request's session object only: nothing global is patched) that hand the key to the next
+ * session of the same request.
  */
-function carryTokenAcrossNewSessions(req: ExpressSessionRequest): void {
-  const store = req.sessionStore;
-  const generate = store?.generate;
-  if (store === undefined || typeof generate !== 'function' || generate[PATCHED]) return;
-
-  const carryingGenerate = Object.assign(
-    function generateCarryingToken(this: unknown, target: IncomingMessage) {
-      const request = target as ExpressSessionRequest;
-      const key = request.session?.[KEY_FIELD] ?? orphans.get(request);
-      generate.call(this, request);
-      orphans.delete(request);
-      if (key !== undefined && request.session) request.session[KEY_FIELD] = key;
+function carryKeyIntoNextSession(req: ExpressSessionRequest, session: ExpressSession): void {
+  const key = session[KEY_FIELD];
+  const { regenerate, destroy } = session;
+  if (key === undefined || typeof regenerate !== 'function' || typeof destroy !== 'function') {
+    return;
+  }
+  // express-session makes the next session with `req.session = new Session(req)`: catch that
+  // one assignment, give the new session the key, and turn back into a plain property.
+  const handOver = () => {
+    Object.defineProperty(req, 'session', {
+      configurable: true,
+      enumerable: true,
+      get: () => undefined,
+      set(next: ExpressSession | null | undefined) {
+        Object.defineProperty(req, 'session', {
+          configurable: true,
+          enumerable: true,
+          writable: true,
+          value: next,
+        });
+        if (next && next[KEY_FIELD] === undefined) next[KEY_FIELD] = key;
+      },
+    });
+  };
+  Object.defineProperties(session, {
+    regenerate: {
+      configurable: true,
+      writable: true,
+      value(this: ExpressSession, callback: Callback) {
+        handOver();
+        return regenerate.call(this, callback);
+      },
     },
-    { [PATCHED]: true as const },
-  );
-  store.generate = carryingGenerate;
-
-  const prototype = Object.getPrototypeOf(req.session) as ExpressSession & { [PATCHED]?: true };
-  const destroy = prototype.destroy;
-  if (typeof destroy !== 'function' || prototype[PATCHED]) return;
-  Object.defineProperty(prototype, PATCHED, { value: true });
-  Object.defineProperty(prototype, 'destroy', {
-    configurable: true,
-    writable: true,
-    value: function destroyKeepingToken(
-      this: ExpressSession & { req?: IncomingMessage },
-      callback?: (error?: unknown) => void,
-    ) {
-      const key = this[KEY_FIELD];
-      if (key !== undefined && this.req) orphans.set(this.req, key);
-      return destroy.call(this, callback);
+    destroy: {
+      configurable: true,
+      writable: true,
+      value(this: ExpressSession, callback?: Callback) {
+        const result = destroy.call(this, callback);
+        handOver(); // after: destroy deletes req.session itself
+        return result;
+      },
     },
   });
 }
@@ -109,9 +118,16 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
       const request = req as ExpressSessionRequest;
       const { session, sessionID } = request;
       if (!session || sessionID === undefined) return;
-      session[KEY_FIELD] ??= sessionID;
+      if (session[KEY_FIELD] === undefined) {
+        session[KEY_FIELD] = sessionID;
+        carryKeyIntoNextSession(request, session);
+      }
       warnIfCookieDiesFirst(session);
-      carryTokenAcrossNewSessions(request);
+    },
+    watch(req) {
+      const request = req as ExpressSessionRequest;
+      const session = request.session;
+      if (session?.[KEY_FIELD] !== undefined) carryKeyIntoNextSession(request, session);
     },
   };
 }
@@ -136,5 +152,6 @@ export function sessionAccess(
       throw new SovendusConfigError('getSessionKey must return a non-empty string or undefined.');
     },
     keep: () => undefined,
+    watch: () => undefined,
   };
 }
