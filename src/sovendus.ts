@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createCaptureMiddleware } from './capture/capture-middleware.js';
-import { productIdField, PRODUCT_ID_RULE } from './config/fields.js';
+import { isProductId, PRODUCT_ID_RULE } from './config/fields.js';
 import { resolveOptions, type ResolvedOptions } from './config/options.js';
 import { createConversionApi } from './conversion/api-client.js';
 import { createConversionService } from './conversion/conversion-service.js';
@@ -57,7 +57,7 @@ function productIdResolver(productId: ResolvedOptions['productId']) {
         `productId(req) threw: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    if (!productIdField.safeParse(value).success) {
+    if (!isProductId(value)) {
       throw new SovendusConfigError(
         `productId(req) returned a product id that ${PRODUCT_ID_RULE}.`,
       );

@@ -11,6 +11,10 @@ export const PRODUCT_ID_RULE = 'must be a UUID such as 9bc72425-902c-3abf-9db8-8
 
 export const productIdField = z.string({ error: 'is required' }).regex(UUID, PRODUCT_ID_RULE);
 
+/** The same rule as `productIdField`, without a schema's cost: it runs on every conversion. */
+export const isProductId = (value: unknown): boolean =>
+  typeof value === 'string' && UUID.test(value);
+
 // The key is validated without ever quoting it back: messages name the rule, not the value.
 export const apiKeyField = z
   .string({ error: 'is required' })

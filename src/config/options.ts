@@ -11,7 +11,7 @@ import {
   delayMsField,
   describeIssues,
   PRODUCT_ID_RULE,
-  productIdField,
+  isProductId,
   queryParamField,
   storeTimeoutMsField,
   timeoutMsField,
@@ -48,7 +48,7 @@ const functionField = <T>(what: string) =>
 const optionsSchema = z
   .object({
     productId: z.custom<string | ((req: IncomingMessage) => string)>(
-      (value) => isFunction(value) || productIdField.safeParse(value).success,
+      (value) => isFunction(value) || isProductId(value),
       { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
     ),
     apiKey: apiKeyField,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PRODUCT_ID_RULE, productIdField } from '../config/fields.js';
+import { isProductId, PRODUCT_ID_RULE } from '../config/fields.js';
 import { withDeadline } from '../deadline.js';
 import {
   SovendusConfigError,
@@ -237,7 +237,7 @@ export function createConversionService(options: ConversionServiceOptions): Conv
       return Promise.resolve(fail({}, new SovendusInvalidTokenError(checked.reason), 0));
     }
     const productId = input.productId ?? defaultProductId;
-    if (productId === undefined || !productIdField.safeParse(productId).success) {
+    if (productId === undefined || !isProductId(productId)) {
       const problem =
         productId === undefined
           ? 'sendConversion needs a productId when the productId option is a function'

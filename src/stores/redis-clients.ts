@@ -10,7 +10,7 @@ export interface NodeRedisClient {
   set(
     key: string,
     value: string,
-    options?: { expiration?: { type: 'EX' | 'PX'; value: number } },
+    options?: { expiration?: { type: 'EX' | 'PX'; value: number }; condition?: 'NX' },
   ): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
@@ -22,8 +22,8 @@ export type RedisClient = Redis | Cluster | NodeRedisClient;
 /** The few commands the store needs, the same for every client. */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
-  /** SET with a TTL. */
-  set(key: string, value: string, ttl: { ms: number }): Promise<void>;
+  /** SET with a TTL; with `onlyIfAbsent`, NX. Resolves to whether the value was written. */
+  set(key: string, value: string, ttl: { ms: number }, onlyIfAbsent?: boolean): Promise<boolean>;
   /** EVAL of a script over one key. */
   evalOne(script: string, key: string, ...args: string[]): Promise<unknown>;
 }
@@ -62,8 +62,11 @@ const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
 function ioredisCommands(client: Redis | Cluster): RedisCommands {
   return {
     get: (key) => client.get(key),
-    async set(key, value, { ms }) {
-      await client.set(key, value, 'PX', ms);
+    async set(key, value, { ms }, onlyIfAbsent = false) {
+      const reply = onlyIfAbsent
+        ? await client.set(key, value, 'PX', ms, 'NX')
+        : await client.set(key, value, 'PX', ms);
+      return reply === 'OK';
     },
     evalOne: (script, key, ...args) =>
       evalCached(
@@ -80,8 +83,12 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       const reply = await client.get(key);
       return typeof reply === 'string' ? reply : null;
     },
-    async set(key, value, { ms }) {
-      await client.set(key, value, { expiration: { type: 'PX', value: ms } });
+    async set(key, value, { ms }, onlyIfAbsent = false) {
+      const reply = await client.set(key, value, {
+        expiration: { type: 'PX', value: ms },
+        ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
+      });
+      return reply === 'OK';
     },
     evalOne: (script, key, ...args) =>
       evalCached(
