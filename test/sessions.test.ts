@@ -1,4 +1,4 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
@@ -31,9 +31,14 @@ function sovendusFor(options: Partial<SovendusOptions> = {}): Sovendus {
   });
 }
 
-/** A shop with a login that changes the session id, the way careful shops and Passport do. */
-function shopWithLogin(login: (req: Request, done: () => void) => void, sovendus = sovendusFor()) {
+/**
+ * A shop with a login that changes the session id, the way careful shops and Passport do:
+ * `login` runs before the login route answers, `before` after the capture on every request.
+ */
+function shopWithLogin(login: RequestHandler, before: RequestHandler[] = []) {
+  const sovendus = sovendusFor();
   const app = express();
+  app.use(express.urlencoded({ extended: false }));
   app.use(
     session({
       secret: 's',
@@ -43,8 +48,9 @@ function shopWithLogin(login: (req: Request, done: () => void) => void, sovendus
     }),
   );
   app.use(sovendus.capture());
-  app.post('/login', (req, res) => {
-    login(req, () => res.send('logged in'));
+  for (const middleware of before) app.use(middleware);
+  app.post('/login', login, (_req, res) => {
+    res.send('logged in');
   });
   app.post('/checkout', sovendus.convert(), (_req, res) => {
     res.json(describeResult(res.locals.sovendus));
@@ -55,6 +61,14 @@ function shopWithLogin(login: (req: Request, done: () => void) => void, sovendus
   return app;
 }
 
+/** A login that regenerates the session and then writes the user into the new one. */
+const regenerating: RequestHandler = (req, _res, next) => {
+  req.session.regenerate(() => {
+    (req.session as unknown as { user: string }).user = 'ada';
+    next();
+  });
+};
+
 function sessionCookie(response: request.Response): string | undefined {
   const cookies = response.headers['set-cookie'] as string[] | undefined;
   return /connect\.sid=([^;]+)/.exec(cookies?.join(';') ?? '')?.[1];
@@ -64,7 +78,11 @@ async function landLoginAndCheckout(app: Express) {
   const token = freshTestToken();
   const visitor = request.agent(app);
   const landing = await visitor.get(`/landing?sovReqToken=${token}`).expect(200);
-  const login = await visitor.post('/login').expect(200, 'logged in');
+  const login = await visitor
+    .post('/login')
+    .type('form')
+    .send({ username: 'ada', password: 'x' })
+    .expect(200, 'logged in');
   expect(sessionCookie(login)).toBeDefined();
   expect(sessionCookie(login)).not.toBe(sessionCookie(landing)); // a new session id
   const checkout = await visitor.post('/checkout').expect(200);
@@ -73,13 +91,7 @@ async function landLoginAndCheckout(app: Express) {
 
 describe('a token captured before the session id changes', () => {
   it('still converts after req.session.regenerate() at login', async () => {
-    const app = shopWithLogin((req, done) => {
-      req.session.regenerate(() => {
-        (req.session as unknown as { user: string }).user = 'ada';
-        done();
-      });
-    });
-    const { token, result } = await landLoginAndCheckout(app);
+    const { token, result } = await landLoginAndCheckout(shopWithLogin(regenerating));
     expect(result).toMatchObject({ status: 'sent', token });
   });
 
@@ -95,41 +107,19 @@ describe('a token captured before the session id changes', () => {
     passport.deserializeUser((username: string, done) => {
       done(null, { username });
     });
-    const sovendus = sovendusFor();
-    const app = express();
-    app.use(express.urlencoded({ extended: false }));
-    app.use(
-      session({
-        secret: 's',
-        resave: false,
-        saveUninitialized: false,
-        cookie: { maxAge: THIRTY_DAYS_MS },
-      }),
-    );
-    app.use(sovendus.capture());
-    app.use(passport.session() as express.RequestHandler);
-    const authenticate = passport.authenticate('local') as express.RequestHandler;
-    app.post('/login', authenticate, (_req, res) => {
-      res.send('logged in');
-    });
-    app.post('/checkout', sovendus.convert(), (_req, res) => {
-      res.json(describeResult(res.locals.sovendus));
-    });
-    app.get('/{*path}', (_req, res) => res.send('page'));
-
-    const token = freshTestToken();
-    const visitor = request.agent(app);
-    await visitor.get(`/?sovReqToken=${token}`).expect(200);
-    await visitor.post('/login').type('form').send({ username: 'ada', password: 'x' }).expect(200);
-    expect((await visitor.post('/checkout')).body).toMatchObject({ status: 'sent', token });
+    const app = shopWithLogin(passport.authenticate('local') as RequestHandler, [
+      passport.session() as RequestHandler,
+    ]);
+    const { token, result } = await landLoginAndCheckout(app);
+    expect(result).toMatchObject({ status: 'sent', token });
   });
 
   it('still converts after destroy() and a new session in the same request', async () => {
-    const app = shopWithLogin((req, done) => {
+    const app = shopWithLogin((req, _res, next) => {
       req.session.destroy(() => {
         req.sessionStore.generate(req);
         (req.session as unknown as { user: string }).user = 'ada';
-        done();
+        next();
       });
     });
     const { token, result } = await landLoginAndCheckout(app);
@@ -137,13 +127,7 @@ describe('a token captured before the session id changes', () => {
   });
 
   it('lets a newer click after login replace the token, as before', async () => {
-    const app = shopWithLogin((req, done) => {
-      req.session.regenerate(() => {
-        (req.session as unknown as { user: string }).user = 'ada';
-        done();
-      });
-    });
-    const visitor = request.agent(app);
+    const visitor = request.agent(shopWithLogin(regenerating));
     await visitor.get(`/?sovReqToken=${freshTestToken()}`);
     await visitor.post('/login');
     const newer = freshTestToken();
@@ -152,12 +136,7 @@ describe('a token captured before the session id changes', () => {
   });
 
   it('does not hand a token to a session that never had one', async () => {
-    const app = shopWithLogin((req, done) => {
-      req.session.regenerate(() => {
-        done();
-      });
-    });
-    const visitor = request.agent(app);
+    const visitor = request.agent(shopWithLogin(regenerating));
     await visitor.get('/');
     await visitor.post('/login');
     expect((await visitor.post('/checkout')).body).toEqual({ status: 'no_token' });
