@@ -33,27 +33,29 @@ const SMOKE = `
   });
   const result = await sovendus.sendConversion({ token: '12345-test-123-12345' });
   await api.close();
-  console.log(result.status, new SovendusConfigError('x') instanceof SovendusError);
+  console.log(result.status, new SovendusConfigError('x') instanceof SovendusError, attemptsForWindow(100, 20));
 `;
 
-it('works from CommonJS', () => {
+it('works from CommonJS, all three entry points', () => {
   writeFileSync(
     join(consumer, 'consumer.cjs'),
     `const { createSovendus, SovendusError, SovendusConfigError } = require('sovendus-express');
      const { startFakeSovendusApi } = require('sovendus-express/testing');
+     const { attemptsForWindow } = require('sovendus-express/bullmq');
      (async () => {${SMOKE}})();`,
   );
-  expect(run('node', ['consumer.cjs']).trim()).toBe('sent true');
+  expect(run('node', ['consumer.cjs']).trim()).toBe('sent true 4');
 });
 
-it('works from ESM', () => {
+it('works from ESM, all three entry points', () => {
   writeFileSync(
     join(consumer, 'consumer.mjs'),
     `import { createSovendus, SovendusError, SovendusConfigError } from 'sovendus-express';
      import { startFakeSovendusApi } from 'sovendus-express/testing';
+     import { attemptsForWindow } from 'sovendus-express/bullmq';
      ${SMOKE}`,
   );
-  expect(run('node', ['consumer.mjs']).trim()).toBe('sent true');
+  expect(run('node', ['consumer.mjs']).trim()).toBe('sent true 4');
 });
 
 it('type-checks in a strict TypeScript Express app, ESM and CommonJS alike', () => {
@@ -62,11 +64,14 @@ it('type-checks in a strict TypeScript Express app, ESM and CommonJS alike', () 
     import session from 'express-session';
     import { createSovendus, MemoryTokenStore, type ConversionResult } from 'sovendus-express';
     import { startFakeSovendusApi } from 'sovendus-express/testing';
+    import { BullMQDeliveryQueue } from 'sovendus-express/bullmq';
 
+    const queue: BullMQDeliveryQueue | undefined = undefined;
     const sovendus = createSovendus({
       productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
       apiKey: 'KEY',
       store: new MemoryTokenStore({ maxEntries: 100 }),
+      queue,
     });
     const app = express();
     app.use(session({ secret: 'secret', resave: false, saveUninitialized: false }));
