@@ -21,6 +21,9 @@ import { API_KEY, PRODUCT_ID } from './support/shop.js';
  * recovery every captured token has converted exactly once, no shop request failed or took
  * longer than the documented bound, nothing was rejected unhandled, and no key is left behind
  * but the "sent" records that exist by design.
+ *
+ * `npm test` runs it on its own, after the other suites: its time bounds are about this
+ * package, not about a test suite on the other core compiling TypeScript.
  */
 const VISITORS = 2_000;
 const CONCURRENCY = 25;
