@@ -126,6 +126,16 @@ describe('a token captured before the session id changes', () => {
     expect(result).toMatchObject({ status: 'sent', token });
   });
 
+  it('still converts after two regenerations in one request', async () => {
+    const twice: RequestHandler = (req, res, next) => {
+      regenerating(req, res, () => {
+        regenerating(req, res, next);
+      });
+    };
+    const { token, result } = await landLoginAndCheckout(shopWithLogin(twice));
+    expect(result).toMatchObject({ status: 'sent', token });
+  });
+
   it('lets a newer click after login replace the token, as before', async () => {
     const visitor = request.agent(shopWithLogin(regenerating));
     await visitor.get(`/?sovReqToken=${freshTestToken()}`);

@@ -63,7 +63,10 @@ function carryKeyIntoNextSession(req: ExpressSessionRequest, session: ExpressSes
           writable: true,
           value: next,
         });
-        if (next && next[KEY_FIELD] === undefined) next[KEY_FIELD] = key;
+        if (next && next[KEY_FIELD] === undefined) {
+          next[KEY_FIELD] = key;
+          carryKeyIntoNextSession(req, next); // in case this request changes sessions again
+        }
       },
     });
   };
