@@ -28,7 +28,7 @@ export interface DoctorOptions {
 }
 
 /** The key's last 4 characters, as Sovendus' own debug helper shows it; nothing of a short key. */
-export function maskApiKey(key: string): string {
+function maskApiKey(key: string): string {
   return key.length > 8 ? `••••${key.slice(-4)}` : '••••';
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { SovendusConfigError } from '../errors.js';
 import type { Log } from '../logging.js';
 
-export const MISSING_SESSION =
+const MISSING_SESSION =
   'sovendus-express found no session on the request: add express-session (app.use(session(...))) ' +
   'before sovendus.capture(), or pass the getSessionKey option for another session library.';
 
