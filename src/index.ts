@@ -27,6 +27,7 @@ export {
 export type {
   ClaimOutcome,
   CompleteOptions,
+  ConsumedToken,
   ConversionDuplicate,
   ConversionFailed,
   ConversionNoToken,

@@ -27,34 +27,47 @@ export interface StoredToken {
   capturedAt: number;
 }
 
-/** What `TokenStore.acquireClaim` came to. */
+/** What `TokenStore.acquireClaims` came to. */
 export type ClaimOutcome = 'acquired' | 'held' | 'completed';
+
+/** The session token a delivery used up: deleted once it is accepted, unless a newer click replaced it. */
+export interface ConsumedToken {
+  sessionKey: string;
+  token: string;
+}
 
 /**
  * Where tokens and send claims live. Implement it to use another database; the package ships
  * {@link RedisTokenStore} (for production, shared by all app instances) and
  * {@link MemoryTokenStore} (one process only: development and tests).
  *
- * The claim methods are what make a conversion go out exactly once: whoever acquires a
- * claim sends, everybody else gets `duplicate`. `acquireClaim` must be atomic across every
- * process that shares the store.
+ * The claim methods are what make a delivery go out exactly once: whoever acquires its claims
+ * sends, everybody else gets `duplicate`. A delivery has one or two claims (the token or
+ * voucher code, and the order); each method takes them all, so a store can settle them in one
+ * round trip.
  */
 export interface TokenStore {
   /** Keeps `entry` for the session for `ttlSeconds`, replacing an older token: the newest click wins. */
   saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void>;
   /** The session's token, or `undefined` when there is none or it expired. */
   getToken(sessionKey: string): Promise<StoredToken | undefined>;
-  /** Deletes the session's token, but only while it is still `token`: a newer click that arrived meanwhile survives. */
-  deleteToken(sessionKey: string, token: string): Promise<void>;
   /**
-   * Atomically takes the claim `key` for `leaseMs`. Otherwise says why not: another sender
-   * `held` it (it may still fail), or the conversion was `completed`.
+   * Takes every claim in `keys` for `leaseMs`, or none of them, atomically across every
+   * process that shares the store. When one is taken, says why: `completed` (the delivery was
+   * accepted) wins over `held` (another sender has it now, and may still fail).
    */
-  acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome>;
-  /** Marks the claim as completed (the conversion was accepted) for `ttlSeconds`, so it is never sent again. */
-  completeClaim(key: string, ttlSeconds: number): Promise<void>;
-  /** Gives the claim up after a failed send, but only while `owner` still holds it. */
-  releaseClaim(key: string, owner: string): Promise<void>;
+  acquireClaims(keys: readonly string[], owner: string, leaseMs: number): Promise<ClaimOutcome>;
+  /**
+   * Marks the claims completed (the delivery was accepted) for `ttlSeconds`, so it is never
+   * sent again, and deletes `consumed`'s session token while it is still that token.
+   */
+  completeClaims(
+    keys: readonly string[],
+    ttlSeconds: number,
+    consumed?: ConsumedToken,
+  ): Promise<void>;
+  /** Gives the claims up after a failed send, each only while `owner` still holds it. */
+  releaseClaims(keys: readonly string[], owner: string): Promise<void>;
 }
 
 /** Retries for transient failures (5xx, 429, timeouts, network errors). */

@@ -162,13 +162,13 @@ describe('the durable queue', () => {
     const store = new RedisTokenStore({ client: redis.client, prefix: redis.prefix });
     const sovendus = instance(queue, { store });
     const token = freshTestToken();
-    const claim = `conversion:${PRODUCT_ID}:${token}`;
-    expect(await store.acquireClaim(claim, 'another-sender', 60_000)).toBe('acquired');
+    const claim = [`conversion:${PRODUCT_ID}:${token}`];
+    expect(await store.acquireClaims(claim, 'another-sender', 60_000)).toBe('acquired');
     await queue.enqueue({ token, productId: PRODUCT_ID });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(api.calls).toEqual([]); // busy: the worker waits instead of sending or dropping it
     const sent = next(sovendus, 'sent');
-    await store.releaseClaim(claim, 'another-sender'); // the other sender failed and gave up
+    await store.releaseClaims(claim, 'another-sender'); // the other sender failed and gave up
     expect(await sent).toMatchObject({ token });
     expect(api.conversions).toHaveLength(1);
   });

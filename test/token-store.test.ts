@@ -90,46 +90,70 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     expect(await store.getToken(session)).toBeUndefined();
   });
 
-  it('deletes a token only while it is still the same token', async () => {
-    const session = unique('session');
-    await store.saveToken(session, entry('newer'), 60);
-    await store.deleteToken(session, 'older');
-    expect(await store.getToken(session)).toEqual(entry('newer'));
-    await store.deleteToken(session, 'newer');
-    expect(await store.getToken(session)).toBeUndefined();
-  });
-
   it('grants a claim to one owner at a time, atomically', async () => {
-    const claim = unique('claim');
+    const claim = [unique('claim')];
     const grants = await Promise.all(
-      Array.from({ length: 20 }, (_, owner) => store.acquireClaim(claim, `owner-${owner}`, 5_000)),
+      Array.from({ length: 20 }, (_, owner) => store.acquireClaims(claim, `owner-${owner}`, 5_000)),
     );
     expect(grants.filter((grant) => grant === 'acquired')).toHaveLength(1);
     expect(grants.filter((grant) => grant === 'held')).toHaveLength(19);
   });
 
-  it('lets only the owner release a claim, after which it can be taken again', async () => {
-    const claim = unique('claim');
-    expect(await store.acquireClaim(claim, 'a', 5_000)).toBe('acquired');
-    await store.releaseClaim(claim, 'b');
-    expect(await store.acquireClaim(claim, 'b', 5_000)).toBe('held');
-    await store.releaseClaim(claim, 'a');
-    expect(await store.acquireClaim(claim, 'b', 5_000)).toBe('acquired');
+  it('takes all the claims of a delivery or none of them', async () => {
+    const token = unique('token-claim');
+    const order = unique('order-claim');
+    expect(await store.acquireClaims([order], 'other-order', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims([token, order], 'a', 5_000)).toBe('held');
+    // The token's claim was not taken by the failed attempt: another delivery gets it.
+    expect(await store.acquireClaims([token], 'b', 5_000)).toBe('acquired');
+  });
+
+  it('says completed, not held, when any claim of a delivery was completed', async () => {
+    const sent = unique('claim');
+    const busy = unique('claim');
+    await store.acquireClaims([sent], 'a', 5_000);
+    await store.completeClaims([sent], 60);
+    await store.acquireClaims([busy], 'b', 5_000);
+    expect(await store.acquireClaims([busy, sent], 'c', 5_000)).toBe('completed');
+  });
+
+  it('lets only the owner release claims, after which they can be taken again', async () => {
+    const claims = [unique('claim'), unique('claim')];
+    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    await store.releaseClaims(claims, 'b');
+    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('held');
+    await store.releaseClaims(claims, 'a');
+    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('acquired');
   });
 
   it('frees a claim whose lease ran out (a sender that crashed)', async () => {
-    const claim = unique('claim');
-    expect(await store.acquireClaim(claim, 'crashed', 50)).toBe('acquired');
+    const claim = [unique('claim')];
+    expect(await store.acquireClaims(claim, 'crashed', 50)).toBe('acquired');
     await sleep(120);
-    expect(await store.acquireClaim(claim, 'next', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claim, 'next', 5_000)).toBe('acquired');
   });
 
-  it('never grants a completed claim again, not even to its former owner', async () => {
-    const claim = unique('claim');
-    expect(await store.acquireClaim(claim, 'a', 5_000)).toBe('acquired');
-    await store.completeClaim(claim, 60);
-    await store.releaseClaim(claim, 'a');
-    expect(await store.acquireClaim(claim, 'a', 5_000)).toBe('completed');
+  it('never grants completed claims again, not even to their former owner', async () => {
+    const claims = [unique('claim'), unique('claim')];
+    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    await store.completeClaims(claims, 60);
+    await store.releaseClaims(claims, 'a');
+    expect(await store.acquireClaims([claims[1]!], 'a', 5_000)).toBe('completed');
+  });
+
+  it('deletes the consumed token on completion, but only while it is still that token', async () => {
+    const session = unique('session');
+    const claim = [unique('claim')];
+    await store.saveToken(session, entry('newer'), 60);
+    await store.acquireClaims(claim, 'a', 5_000);
+    await store.completeClaims(claim, 60, { sessionKey: session, token: 'older' });
+    expect(await store.getToken(session)).toEqual(entry('newer'));
+    expect(await store.acquireClaims(claim, 'b', 5_000)).toBe('completed');
+
+    const next = [unique('claim')];
+    await store.acquireClaims(next, 'a', 5_000);
+    await store.completeClaims(next, 60, { sessionKey: session, token: 'newer' });
+    expect(await store.getToken(session)).toBeUndefined();
   });
 });
 
@@ -152,6 +176,10 @@ describe('RedisTokenStore', () => {
     const session = unique('garbage');
     await redis.client.set(`${redis.prefix}token:${session}`, 'not json', 'EX', 60);
     expect(await redis.store.getToken(session)).toBeUndefined();
-    await expect(redis.store.deleteToken(session, 'x')).resolves.toBeUndefined();
+    const claim = [unique('claim')];
+    await redis.store.acquireClaims(claim, 'a', 5_000);
+    await expect(
+      redis.store.completeClaims(claim, 60, { sessionKey: session, token: 'x' }),
+    ).resolves.toBeUndefined();
   });
 });

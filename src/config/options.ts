@@ -23,10 +23,9 @@ const isFunction = (value: unknown): boolean => typeof value === 'function';
 const STORE_METHODS = [
   'saveToken',
   'getToken',
-  'deleteToken',
-  'acquireClaim',
-  'completeClaim',
-  'releaseClaim',
+  'acquireClaims',
+  'completeClaims',
+  'releaseClaims',
 ] as const;
 
 const storeField = z.custom<TokenStore>(

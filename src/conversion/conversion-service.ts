@@ -124,34 +124,24 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     return { status: 'failed', error, attempts, ...facts };
   }
 
-  async function releaseAll(keys: readonly string[], owner: string): Promise<void> {
-    const results = await Promise.allSettled(keys.map((key) => store.releaseClaim(key, owner)));
-    for (const result of results) {
-      if (result.status === 'rejected') {
-        // Harmless: the lease expires by itself, after which the conversion can be retried.
-        log.warn({ err: result.reason as unknown }, 'could not release a send claim');
-      }
+  async function release(keys: readonly string[], owner: string): Promise<void> {
+    try {
+      await store.releaseClaims(keys, owner);
+    } catch (error) {
+      // Harmless: the lease expires by itself, after which the conversion can be retried.
+      log.warn({ err: error }, 'could not release a send claim');
     }
   }
 
-  async function recordSent(delivery: Delivery, keys: readonly string[]): Promise<void> {
-    const { sessionKey, token } = delivery;
-    // In parallel: one round trip to the store, not two, on the checkout's critical path.
-    const [deleted, ...recorded] = await Promise.allSettled([
-      sessionKey === undefined ? Promise.resolve() : store.deleteToken(sessionKey, token),
-      ...keys.map((key) => store.completeClaim(key, ttlSeconds)),
-    ]);
-    if (recorded.some((result) => result.status === 'rejected')) {
+  async function recordSent({ sessionKey, token }: Delivery, keys: readonly string[]) {
+    try {
+      // One round trip: the claims become "sent" and the session's token goes.
+      const consumed = sessionKey === undefined ? undefined : { sessionKey, token };
+      await store.completeClaims(keys, ttlSeconds, consumed);
+    } catch {
       // The one window where a duplicate is possible: Sovendus accepted, but the store could
-      // not record it. Say so loudly; the claim's lease still blocks resends for a while.
+      // not record it. Say so loudly; the claims' leases still block resends for a while.
       log.error({ token: maskToken(token) }, 'conversion sent, but not recorded as sent');
-    }
-    if (deleted.status === 'rejected') {
-      // Harmless when the claim is recorded as sent: the leftover token can never convert twice.
-      log.warn(
-        { err: deleted.reason as unknown },
-        'conversion sent, but its token could not be deleted',
-      );
     }
   }
 
@@ -160,26 +150,21 @@ export function createConversionService(options: ConversionServiceOptions): Conv
     const facts = factsOf(delivery);
     const keys = claimKeys(facts);
     const owner = randomUUID();
-    const held: string[] = [];
+    let claim;
     try {
-      for (const key of keys) {
-        const claim = await store.acquireClaim(key, owner, leaseMs);
-        if (claim !== 'acquired') {
-          await releaseAll(held, owner);
-          log.debug({ token: maskToken(facts.token), claim }, 'duplicate conversion skipped');
-          const result = { status: 'duplicate', ...facts } as const;
-          return claim === 'held' ? { kind: 'busy', result } : { kind: 'settled', result };
-        }
-        held.push(key);
-      }
+      claim = await store.acquireClaims(keys, owner, leaseMs);
     } catch (error) {
-      await releaseAll(held, owner);
       return { kind: 'failed', error: error as SovendusStoreError, attempts: 0 };
+    }
+    if (claim !== 'acquired') {
+      log.debug({ token: maskToken(facts.token), claim }, 'duplicate conversion skipped');
+      const result = { status: 'duplicate', ...facts } as const;
+      return claim === 'held' ? { kind: 'busy', result } : { kind: 'settled', result };
     }
 
     const outcome = await api.send(facts.productId, facts.token);
     if (!outcome.ok) {
-      await releaseAll(held, owner);
+      await release(keys, owner);
       return { kind: 'failed', error: outcome.error, attempts: outcome.attempts };
     }
     await recordSent(delivery, keys);

@@ -23,12 +23,11 @@ export function boundStore(store: TokenStore, timeoutMs: number): TokenStore {
     saveToken: (key, entry, ttl) =>
       bounded('save the token', () => store.saveToken(key, entry, ttl)),
     getToken: (key) => bounded('read the token', () => store.getToken(key)),
-    deleteToken: (key, token) => bounded('delete the token', () => store.deleteToken(key, token)),
-    acquireClaim: (key, owner, leaseMs) =>
-      bounded('claim the conversion', () => store.acquireClaim(key, owner, leaseMs)),
-    completeClaim: (key, ttl) =>
-      bounded('mark the conversion sent', () => store.completeClaim(key, ttl)),
-    releaseClaim: (key, owner) =>
-      bounded('release the conversion claim', () => store.releaseClaim(key, owner)),
+    acquireClaims: (keys, owner, leaseMs) =>
+      bounded('claim the delivery', () => store.acquireClaims(keys, owner, leaseMs)),
+    completeClaims: (keys, ttl, consumed) =>
+      bounded('mark the delivery sent', () => store.completeClaims(keys, ttl, consumed)),
+    releaseClaims: (keys, owner) =>
+      bounded('release the delivery claims', () => store.releaseClaims(keys, owner)),
   };
 }

@@ -1,4 +1,4 @@
-import type { ClaimOutcome, StoredToken, TokenStore } from '../types.js';
+import type { ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
 
 export interface MemoryTokenStoreOptions {
   /**
@@ -85,26 +85,29 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve(entry && { ...entry });
   }
 
-  deleteToken(sessionKey: string, token: string): Promise<void> {
-    if (this.#tokens.get(sessionKey)?.token === token) this.#tokens.delete(sessionKey);
-    return Promise.resolve();
-  }
-
-  acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    const current = this.#claims.get(key);
-    if (current === COMPLETED) return Promise.resolve('completed');
-    if (current !== undefined) return Promise.resolve('held');
-    this.#claims.set(key, owner, leaseMs);
+  acquireClaims(keys: readonly string[], owner: string, leaseMs: number): Promise<ClaimOutcome> {
+    // One synchronous pass: nothing can run in between, so all-or-none comes for free.
+    const current = keys.map((key) => this.#claims.get(key));
+    if (current.includes(COMPLETED)) return Promise.resolve('completed');
+    if (current.some((value) => value !== undefined)) return Promise.resolve('held');
+    for (const key of keys) this.#claims.set(key, owner, leaseMs);
     return Promise.resolve('acquired');
   }
 
-  completeClaim(key: string, ttlSeconds: number): Promise<void> {
-    this.#claims.set(key, COMPLETED, ttlSeconds * 1000);
+  completeClaims(
+    keys: readonly string[],
+    ttlSeconds: number,
+    consumed?: ConsumedToken,
+  ): Promise<void> {
+    for (const key of keys) this.#claims.set(key, COMPLETED, ttlSeconds * 1000);
+    if (consumed && this.#tokens.get(consumed.sessionKey)?.token === consumed.token) {
+      this.#tokens.delete(consumed.sessionKey);
+    }
     return Promise.resolve();
   }
 
-  releaseClaim(key: string, owner: string): Promise<void> {
-    if (this.#claims.get(key) === owner) this.#claims.delete(key);
+  releaseClaims(keys: readonly string[], owner: string): Promise<void> {
+    for (const key of keys) if (this.#claims.get(key) === owner) this.#claims.delete(key);
     return Promise.resolve();
   }
 }

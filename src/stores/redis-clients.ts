@@ -10,7 +10,7 @@ export interface NodeRedisClient {
   set(
     key: string,
     value: string,
-    options?: { expiration?: { type: 'EX' | 'PX'; value: number }; condition?: 'NX' },
+    options?: { expiration?: { type: 'EX' | 'PX'; value: number } },
   ): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
@@ -22,10 +22,15 @@ export type RedisClient = Redis | Cluster | NodeRedisClient;
 /** The few commands the store needs, the same for every client. */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
-  /** SET with a TTL; with `onlyIfAbsent`, NX. Resolves to whether the value was written. */
-  set(key: string, value: string, ttl: { ms: number }, onlyIfAbsent?: boolean): Promise<boolean>;
-  /** EVAL of a script over one key. */
-  evalOne(script: string, key: string, ...args: string[]): Promise<unknown>;
+  /** SET with a TTL. */
+  set(key: string, value: string, ttl: { ms: number }): Promise<void>;
+  /** EVAL (cached, see `evalCached`) of a script over `keys`. */
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * Whether the client is a Redis Cluster, which keeps keys on different nodes: a script may
+   * then only touch one key (or keys of one hash slot).
+   */
+  readonly isCluster: boolean;
 }
 
 const shas = new Map<string, string>();
@@ -62,18 +67,16 @@ const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
 function ioredisCommands(client: Redis | Cluster): RedisCommands {
   return {
     get: (key) => client.get(key),
-    async set(key, value, { ms }, onlyIfAbsent = false) {
-      const reply = onlyIfAbsent
-        ? await client.set(key, value, 'PX', ms, 'NX')
-        : await client.set(key, value, 'PX', ms);
-      return reply === 'OK';
+    async set(key, value, { ms }) {
+      await client.set(key, value, 'PX', ms);
     },
-    evalOne: (script, key, ...args) =>
+    eval: (script, keys, args) =>
       evalCached(
         script,
-        (sha) => client.evalsha(sha, 1, key, ...args),
-        () => client.eval(script, 1, key, ...args),
+        (sha) => client.evalsha(sha, keys.length, ...keys, ...args),
+        () => client.eval(script, keys.length, ...keys, ...args),
       ),
+    isCluster: client.isCluster,
   };
 }
 
@@ -83,19 +86,19 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       const reply = await client.get(key);
       return typeof reply === 'string' ? reply : null;
     },
-    async set(key, value, { ms }, onlyIfAbsent = false) {
-      const reply = await client.set(key, value, {
-        expiration: { type: 'PX', value: ms },
-        ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
-      });
-      return reply === 'OK';
+    async set(key, value, { ms }) {
+      await client.set(key, value, { expiration: { type: 'PX', value: ms } });
     },
-    evalOne: (script, key, ...args) =>
-      evalCached(
+    eval(script, keys, args) {
+      const options = { keys: [...keys], arguments: [...args] };
+      return evalCached(
         script,
-        (sha) => client.evalSha(sha, { keys: [key], arguments: args }),
-        () => client.eval(script, { keys: [key], arguments: args }),
-      ),
+        (sha) => client.evalSha(sha, options),
+        () => client.eval(script, options),
+      );
+    },
+    // node-redis' cluster (`createCluster()`) routes by slot; its single-node client cannot.
+    isCluster: typeof (client as { getSlotMaster?: unknown }).getSlotMaster === 'function',
   };
 }
 

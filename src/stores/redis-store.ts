@@ -1,37 +1,58 @@
-import type { ClaimOutcome, StoredToken, TokenStore } from '../types.js';
+import type { ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
 import { redisCommands, type RedisClient, type RedisCommands } from './redis-clients.js';
 
 export interface RedisTokenStoreOptions {
   /**
    * An ioredis client or Cluster, or a connected node-redis v5 client or cluster. The shop owns
-   * it: the store never connects or quits it. Every command touches one key, so Redis Cluster
-   * needs no hash tags.
+   * it: the store never connects or quits it. On a Redis Cluster every command touches one key,
+   * so it needs no hash tags.
    */
   client: RedisClient;
   /** Prepended to every key. Default `sovendus:`. Give each app its own when they share a Redis. */
   prefix?: string;
 }
 
-// Compare-and-delete in one step, so a newer token saved during a send is never deleted. The
-// value is our own JSON, which starts with the token (see saveToken): a prefix test is enough,
-// and cheaper for Redis than decoding it.
-const DELETE_IF_TOKEN = `
-local value = redis.call('GET', KEYS[1])
-if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+// The claim scripts take every claim of a delivery (and, on completion, its session token) in
+// one round trip. On a cluster, where the keys live on different nodes, the store runs them
+// once per key instead.
+const COMPLETED = 'sent';
+
+// All or none: `completed` wins over `held`, because it is final.
+const ACQUIRE_CLAIMS = `
+local held = 0
+for _, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value == '${COMPLETED}' then return 2 end
+  if value then held = 1 end
 end
+if held == 1 then return 1 end
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+return 0`;
+
+const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed'];
+
+// KEYS: the claims, then the session's token key when ARGV[2] (the token's stored prefix) is
+// given. The token is deleted only while it is still the one sent, so a newer click survives;
+// the value is our own JSON, which starts with the token (see saveToken), so a prefix test is
+// enough, and cheaper for Redis than decoding it.
+const COMPLETE_CLAIMS = `
+local claims = #KEYS
+if ARGV[2] then
+  claims = claims - 1
+  local value = redis.call('GET', KEYS[#KEYS])
+  if value and string.sub(value, 1, #ARGV[2]) == ARGV[2] then redis.call('DEL', KEYS[#KEYS]) end
+end
+for i = 1, claims do redis.call('SET', KEYS[i], '${COMPLETED}', 'PX', ARGV[1]) end
 return 0`;
 
 const tokenPrefix = (token: string) => `{"token":${JSON.stringify(token)},`;
 
-// Only the claim's owner may give it up: after a lease expired, another sender may own it.
-const DELETE_IF_OWNER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+// Only a claim's owner may give it up: after a lease expired, another sender may own it.
+const RELEASE_CLAIMS = `
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
 end
 return 0`;
-
-const COMPLETED = 'sent';
 
 function parseStoredToken(raw: string | null): StoredToken | undefined {
   if (raw === null) return undefined;
@@ -77,7 +98,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void> {
-    // Key order matters: deleteToken recognises an entry by its start (tokenPrefix).
+    // Key order matters: completeClaims recognises the entry by its start (tokenPrefix).
     const { token, productId, capturedAt } = entry;
     await this.#redis.set(
       this.#tokenKey(sessionKey),
@@ -92,23 +113,77 @@ export class RedisTokenStore implements TokenStore {
     return parseStoredToken(await this.#redis.get(this.#tokenKey(sessionKey)));
   }
 
-  async deleteToken(sessionKey: string, token: string): Promise<void> {
-    await this.#redis.evalOne(DELETE_IF_TOKEN, this.#tokenKey(sessionKey), tokenPrefix(token));
+  async acquireClaims(
+    keys: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<ClaimOutcome> {
+    const claimKeys = keys.map((key) => this.#claimKey(key));
+    const args = [owner, String(leaseMs)];
+    if (!this.#redis.isCluster) return this.#acquire(claimKeys, args);
+    // Each key on its own, then what was taken is given back if any was not free: the same
+    // outcome, except that a competitor may briefly see a claim that is about to be released.
+    const outcomes = await Promise.allSettled(claimKeys.map((key) => this.#acquire([key], args)));
+    const taken = claimKeys.filter((_, index) => {
+      const outcome = outcomes[index];
+      return outcome?.status === 'fulfilled' && outcome.value === 'acquired';
+    });
+    if (taken.length === claimKeys.length) return 'acquired';
+    await this.#release(taken, owner).catch(() => undefined); // else the leases expire
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+    const completed = outcomes.some(
+      (outcome) => outcome.status === 'fulfilled' && outcome.value === 'completed',
+    );
+    return completed ? 'completed' : 'held';
   }
 
-  async acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
-    // SET NX is atomic; only when it loses (rare) does a second read say why. If the holder let
-    // go in between, "held" is the safe answer: a request calls it a duplicate, a queue retries.
-    const claimKey = this.#claimKey(key);
-    if (await this.#redis.set(claimKey, owner, { ms: leaseMs }, true)) return 'acquired';
-    return (await this.#redis.get(claimKey)) === COMPLETED ? 'completed' : 'held';
+  async completeClaims(
+    keys: readonly string[],
+    ttlSeconds: number,
+    consumed?: ConsumedToken,
+  ): Promise<void> {
+    const ttl = String(ttlSeconds * 1000);
+    const claims = this.#batches(keys.map((key) => this.#claimKey(key)));
+    if (consumed === undefined) {
+      await Promise.all(claims.map((batch) => this.#redis.eval(COMPLETE_CLAIMS, batch, [ttl])));
+      return;
+    }
+    const tokenKey = this.#tokenKey(consumed.sessionKey);
+    const withToken = [ttl, tokenPrefix(consumed.token)];
+    if (!this.#redis.isCluster) {
+      await this.#redis.eval(COMPLETE_CLAIMS, [...(claims[0] ?? []), tokenKey], withToken);
+      return;
+    }
+    await Promise.all([
+      ...claims.map((batch) => this.#redis.eval(COMPLETE_CLAIMS, batch, [ttl])),
+      this.#redis.eval(COMPLETE_CLAIMS, [tokenKey], withToken),
+    ]);
   }
 
-  async completeClaim(key: string, ttlSeconds: number): Promise<void> {
-    await this.#redis.set(this.#claimKey(key), COMPLETED, { ms: ttlSeconds * 1000 });
+  releaseClaims(keys: readonly string[], owner: string): Promise<void> {
+    return this.#release(
+      keys.map((key) => this.#claimKey(key)),
+      owner,
+    );
   }
 
-  async releaseClaim(key: string, owner: string): Promise<void> {
-    await this.#redis.evalOne(DELETE_IF_OWNER, this.#claimKey(key), owner);
+  async #acquire(claimKeys: string[], args: string[]): Promise<ClaimOutcome> {
+    const reply = await this.#redis.eval(ACQUIRE_CLAIMS, claimKeys, args);
+    const outcome = CLAIM_OUTCOMES[Number(reply)];
+    if (outcome === undefined) throw new Error(`unexpected claim reply ${String(reply)}`);
+    return outcome;
+  }
+
+  async #release(claimKeys: string[], owner: string): Promise<void> {
+    await Promise.all(
+      this.#batches(claimKeys).map((batch) => this.#redis.eval(RELEASE_CLAIMS, batch, [owner])),
+    );
+  }
+
+  /** How keys are grouped into script calls: all in one, or on a cluster one call per key. */
+  #batches(keys: string[]): string[][] {
+    if (keys.length === 0) return [];
+    return this.#redis.isCluster ? keys.map((key) => [key]) : [keys];
   }
 }
