@@ -1,7 +1,7 @@
 import express, { type Request } from 'express';
 import session, { type Store } from 'express-session';
 import type { Sovendus } from 'sovendus-express';
-import { findProduct } from './catalog';
+import { CURRENCY, findProduct } from './catalog';
 import { OrderBook } from './orders';
 import {
   cartPage,
@@ -31,6 +31,12 @@ export interface ExampleShopOptions {
    * days by default): when the session ends first, the captured token goes with it.
    */
   sessionMaxAgeMs: number;
+}
+
+/** A trimmed form field; form fields are strings, or arrays when repeated: anything else is not one. */
+function formField(body: unknown, name: string): string {
+  const value: unknown = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim().slice(0, 100) : '';
 }
 
 function cartLines(req: Request): CartLine[] {
@@ -96,23 +102,40 @@ export function createExampleShop(options: ExampleShopOptions) {
 
   app.post('/checkout', async (req, res) => {
     const lines = cartLines(req);
-    // Form fields are strings, or arrays when repeated: anything else is not a name.
-    const field: unknown = (req.body as { name?: unknown }).name;
-    const name = typeof field === 'string' ? field.trim().slice(0, 100) : '';
+    const name = formField(req.body, 'name');
     if (lines.length === 0 || name === '') {
       res.redirect(303, '/checkout');
       return;
     }
     const orderId = orders.newId();
-    // Never rejects: whatever happens at Sovendus, the order goes through.
-    const conversion = await req.sovendus.complete({ orderId });
+    const totalCents = lines.reduce(
+      (sum, line) => sum + line.product.priceCents * line.quantity,
+      0,
+    );
+    const couponCode = formField(req.body, 'voucher');
+    const email = formField(req.body, 'email');
+    // Neither rejects: whatever happens at Sovendus, the order goes through.
+    const [conversion, voucher] = await Promise.all([
+      req.sovendus.complete({ orderId }),
+      couponCode === ''
+        ? undefined
+        : sovendus.redeemCoupon({
+            couponCode,
+            orderId,
+            // Net value: the example's prices are net already.
+            orderValue: (totalCents / 100).toFixed(2),
+            orderCurrency: CURRENCY,
+            email: email === '' ? undefined : email,
+          }),
+    ]);
     orders.save({
       id: orderId,
       lines: lines.map(({ product, quantity }) => ({ productId: product.id, quantity })),
-      totalCents: lines.reduce((sum, line) => sum + line.product.priceCents * line.quantity, 0),
+      totalCents,
       customerName: name,
       sovendusToken: conversion.status === 'no_token' ? undefined : conversion.token,
       sovendus: conversion,
+      voucher,
     });
     req.session.cart = {};
     res.redirect(303, `/orders/${orderId}`);

@@ -30,6 +30,11 @@ export function findProduct(id: string): Product | undefined {
   return PRODUCTS.find((product) => product.id === id);
 }
 
+/** The shop's one currency (ISO 4217). */
+export const CURRENCY = 'EUR';
+
 export function formatPrice(cents: number): string {
-  return new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' }).format(cents / 100);
+  return new Intl.NumberFormat('en-IE', { style: 'currency', currency: CURRENCY }).format(
+    cents / 100,
+  );
 }

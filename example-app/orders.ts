@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConversionResult } from 'sovendus-express';
+import type { ConversionResult, RedemptionResult } from 'sovendus-express';
 
 export interface OrderLine {
   productId: string;
@@ -17,6 +17,8 @@ export interface Order {
    */
   sovendusToken: string | undefined;
   sovendus: ConversionResult;
+  /** The voucher code's redemption report, when the customer entered a code. */
+  voucher: RedemptionResult | undefined;
 }
 
 /** A shop's order table, in memory for the example. */

@@ -13,16 +13,21 @@ import {
 } from 'sovendus-express';
 import { startFakeSovendusApi, type FakeSovendusApi } from 'sovendus-express/testing';
 import { createExampleShop } from './app';
-import { describeConversion, maskToken } from './views';
+import { describeConversion, describeRedemption, maskToken } from './views';
 
 const TEST_TOKEN = '12345-test-123-12345';
-const OFFLINE = { productId: '9bc72425-902c-3abf-9db8-8b186d7cb160', apiKey: 'OFFLINE-DEMO-KEY' };
+const OFFLINE = {
+  productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
+  apiKey: 'OFFLINE-DEMO-KEY',
+  trafficSourceNumber: '1234',
+};
 const THIRTY_DAYS_SECONDS = 2_592_000;
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = process.env;
-  const offline = !env.SOVENDUS_PRODUCT_ID && !env.SOVENDUS_API_KEY;
+  const offline =
+    !env.SOVENDUS_PRODUCT_ID && !env.SOVENDUS_API_KEY && !env.SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER;
 
   let fakeApi: FakeSovendusApi | undefined;
   let redis: Redis | undefined;
@@ -31,8 +36,14 @@ async function main(): Promise<void> {
     fakeApi = await startFakeSovendusApi({
       apiKey: OFFLINE.apiKey,
       productIds: [OFFLINE.productId],
+      trafficSourceNumbers: [OFFLINE.trafficSourceNumber],
     });
-    options = { ...OFFLINE, apiBaseUrl: fakeApi.url };
+    options = {
+      productId: OFFLINE.productId,
+      apiKey: OFFLINE.apiKey,
+      apiBaseUrl: fakeApi.url,
+      coupons: { trafficSourceNumber: OFFLINE.trafficSourceNumber, apiBaseUrl: fakeApi.url },
+    };
   } else {
     const { redisUrl, ...config } = loadSovendusConfig(env);
     redis = redisUrl === undefined ? undefined : new Redis(redisUrl);
@@ -45,6 +56,9 @@ async function main(): Promise<void> {
   });
   sovendus.on('sent', (result) => {
     console.log(`  ✓ ${describeConversion(result).detail}`);
+  });
+  sovendus.on('redeemed', (result) => {
+    console.log(`  ✓ ${describeRedemption(result).detail}`);
   });
   sovendus.on('failed', ({ stage, error }) => {
     console.log(`  ✗ ${stage} failed: ${error.message}`);

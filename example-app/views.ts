@@ -1,4 +1,4 @@
-import type { ConversionResult } from 'sovendus-express';
+import type { ConversionResult, RedemptionResult } from 'sovendus-express';
 import { formatPrice, PRODUCTS, type Product } from './catalog';
 import type { Order } from './orders';
 
@@ -104,6 +104,8 @@ export function checkoutPage(lines: readonly CartLine[]): string {
   return `${cartTable(lines)}
 <form method="post" action="/checkout">
   <label>Your name <input name="name" autocomplete="name" required></label>
+  <label>E-mail (optional) <input name="email" type="email" autocomplete="email"></label>
+  <label>Voucher code (optional) <input name="voucher" autocomplete="off"></label>
   <button type="submit">Place order</button>
 </form>`;
 }
@@ -140,13 +142,46 @@ export function describeConversion(result: ConversionResult): { title: string; d
   }
 }
 
-export function thankYouPage(order: Order): string {
-  const { title, detail } = describeConversion(order.sovendus);
-  return `<p>Thank you, ${escapeHtml(order.customerName)}! Your order <code>${escapeHtml(order.id)}</code> of ${escapeHtml(formatPrice(order.totalCents))} is confirmed.</p>
-<section class="result ${escapeHtml(order.sovendus.status)}" aria-labelledby="sovendus-result" data-testid="sovendus-result">
-  <h2 id="sovendus-result">${escapeHtml(title)}</h2>
+/** What became of the voucher code's report. */
+export function describeRedemption(result: RedemptionResult): { title: string; detail: string } {
+  const code = result.couponCode ?? 'The code';
+  switch (result.status) {
+    case 'sent':
+      return {
+        title: 'Voucher code reported',
+        detail: `Sovendus received the redemption of ${code} after ${result.attempts} attempt(s); it decides whether the code was one of theirs.`,
+      };
+    case 'duplicate':
+      return {
+        title: 'Voucher code already reported',
+        detail: `${code} was already reported for this order; nothing was sent twice.`,
+      };
+    case 'queued':
+      return {
+        title: 'Voucher code report queued',
+        detail: `Sovendus could not take it right now (${result.error.message}); it will be sent later, once.`,
+      };
+    case 'failed':
+      return {
+        title: `Voucher code not reported (${result.error.code})`,
+        detail: result.error.message,
+      };
+  }
+}
+
+function resultSection(id: string, status: string, title: string, detail: string): string {
+  return `<section class="result ${escapeHtml(status)}" aria-labelledby="${id}" data-testid="${id}">
+  <h2 id="${id}">${escapeHtml(title)}</h2>
   <p>${escapeHtml(detail)}</p>
-</section>
+</section>`;
+}
+
+export function thankYouPage(order: Order): string {
+  const conversion = describeConversion(order.sovendus);
+  const voucher = order.voucher && describeRedemption(order.voucher);
+  return `<p>Thank you, ${escapeHtml(order.customerName)}! Your order <code>${escapeHtml(order.id)}</code> of ${escapeHtml(formatPrice(order.totalCents))} is confirmed.</p>
+${resultSection('sovendus-result', order.sovendus.status, conversion.title, conversion.detail)}
+${order.voucher && voucher ? resultSection('voucher-result', order.voucher.status, voucher.title, voucher.detail) : ''}
 <p><a href="/">Back to the shop</a></p>`;
 }
 

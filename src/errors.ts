@@ -11,6 +11,7 @@ export type SovendusErrorCode =
   | 'UNEXPECTED_STATUS'
   | 'INVALID_CONFIG'
   | 'INVALID_TOKEN'
+  | 'INVALID_INPUT'
   | 'STORE_UNAVAILABLE';
 
 export interface SovendusErrorDetails {
@@ -19,6 +20,8 @@ export interface SovendusErrorDetails {
   /** The message Sovendus sent back, when there was one. */
   sovendusMessage?: string | undefined;
   cause?: unknown;
+  /** Replaces the default message: the same answer means different things in each Sovendus API. */
+  message?: string | undefined;
 }
 
 export class SovendusError extends Error {
@@ -55,27 +58,36 @@ export class SovendusInvalidApiKeyError extends SovendusError {
   }
 }
 
-/** 422: Sovendus does not know the product id or the token. Kept for inspection, never retried. */
+/**
+ * 422: Sovendus refused the call's parameters (conversions: the product id or the token;
+ * coupon redemptions: its validation message names the field). Never retried.
+ */
 export class SovendusInvalidParametersError extends SovendusError {
   override readonly name = 'SovendusInvalidParametersError';
   constructor(details: SovendusErrorDetails = {}) {
     super(
       'INVALID_PARAMETERS',
-      `Sovendus rejected the product id or token (422${details.sovendusMessage === undefined ? '' : `: ${details.sovendusMessage}`}): check the product id and the token format.`,
+      details.message ??
+        `Sovendus rejected the product id or token (422${details.sovendusMessage === undefined ? '' : `: ${details.sovendusMessage}`}): check the product id and the token format.`,
       false,
       { status: 422, ...details },
     );
   }
 }
 
-/** 404: the request went to a URL Sovendus does not serve; usually a wrong `apiBaseUrl`. */
+/**
+ * 404: the request went to a URL Sovendus does not serve: a wrong `apiBaseUrl`, or for coupon
+ * redemptions a malformed `trafficSourceNumber`.
+ */
 export class SovendusNotFoundError extends SovendusError {
   override readonly name = 'SovendusNotFoundError';
   constructor(details: SovendusErrorDetails = {}) {
-    super('WRONG_URL', 'Sovendus answered 404 (wrong URL): check the apiBaseUrl option.', false, {
-      status: 404,
-      ...details,
-    });
+    super(
+      'WRONG_URL',
+      details.message ?? 'Sovendus answered 404 (wrong URL): check the apiBaseUrl option.',
+      false,
+      { status: 404, ...details },
+    );
   }
 }
 
@@ -85,7 +97,8 @@ export class SovendusUnavailableError extends SovendusError {
   constructor(reason: string, details: SovendusErrorDetails = {}) {
     super(
       'UNAVAILABLE',
-      `Sovendus is unavailable (${reason}); the token is kept and a later try can send it.`,
+      details.message ??
+        `Sovendus is unavailable (${reason}); nothing is lost: a later try can send it.`,
       true,
       details,
     );
@@ -105,6 +118,19 @@ export class SovendusInvalidTokenError extends SovendusError {
   override readonly name = 'SovendusInvalidTokenError';
   constructor(reason: string) {
     super('INVALID_TOKEN', `Invalid Sovendus token: ${reason}.`, false);
+  }
+}
+
+/**
+ * Arguments of a call (such as `redeemCoupon`) that cannot be sent; nothing was sent or stored.
+ * `problems` lists each one.
+ */
+export class SovendusValidationError extends SovendusError {
+  override readonly name = 'SovendusValidationError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super('INVALID_INPUT', `Invalid input: ${problems.join('; ')}.`, false);
+    this.problems = problems;
   }
 }
 

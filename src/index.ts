@@ -6,11 +6,14 @@ export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-store.js';
 export type { NodeRedisClient, RedisClient } from './stores/redis-clients.js';
 export { MAX_TOKEN_LENGTH } from './token.js';
-export type {
-  DeliverQueued,
-  DeliveryQueue,
-  DeliveryVerdict,
-  QueuedConversion,
+export {
+  deliveryId,
+  type DeliverQueued,
+  type DeliveryQueue,
+  type DeliveryVerdict,
+  type QueuedConversion,
+  type QueuedDelivery,
+  type QueuedRedemption,
 } from './queue/delivery-queue.js';
 export {
   SovendusError,
@@ -21,6 +24,7 @@ export {
   SovendusConfigError,
   SovendusInvalidTokenError,
   SovendusStoreError,
+  SovendusValidationError,
   type SovendusErrorCode,
   type SovendusErrorDetails,
 } from './errors.js';
@@ -33,9 +37,22 @@ export type {
   ConversionNoToken,
   ConversionQueued,
   ConversionResult,
+  ConversionFacts,
   ConversionSent,
   ConvertOptions,
+  CouponOptions,
+  DeliveryDuplicate,
+  DeliveryFailed,
+  DeliveryQueued,
+  DeliverySent,
   Middleware,
+  RedeemCouponOptions,
+  RedemptionDuplicate,
+  RedemptionFacts,
+  RedemptionFailed,
+  RedemptionQueued,
+  RedemptionResult,
+  RedemptionSent,
   RetryOptions,
   SendConversionOptions,
   Sovendus,

@@ -2,9 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { createCaptureMiddleware } from './capture/capture-middleware.js';
 import { isProductId, PRODUCT_ID_RULE } from './config/fields.js';
 import { resolveOptions, type ResolvedOptions } from './config/options.js';
-import { createConversionApi } from './conversion/api-client.js';
-import { createConversionService } from './conversion/conversion-service.js';
-import { worstCaseSendMs } from './conversion/retry-policy.js';
+import { createConversionApi } from './conversion/conversion-api.js';
+import { createCouponApi } from './coupons/coupon-api.js';
+import { createApiSender } from './delivery/api-sender.js';
+import { createDeliveryService } from './delivery/delivery-service.js';
+import { worstCaseSendMs } from './delivery/retry-policy.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
@@ -46,7 +48,7 @@ function warnIfMemoryStoreInProduction(store: TokenStore, logger: SovendusLogger
   }
 }
 
-function productIdResolver(productId: ResolvedOptions['productId']) {
+function productIdResolver(productId: NonNullable<ResolvedOptions['productId']>) {
   if (typeof productId === 'string') return () => productId;
   return (req: IncomingMessage): string => {
     let value: unknown;
@@ -80,20 +82,24 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   warnIfMemoryStoreInProduction(rawStore, config.logger);
   const store = boundStore(rawStore, config.storeTimeoutMs);
 
-  const service = createConversionService({
-    api: createConversionApi({
-      apiKey: config.apiKey,
-      apiBaseUrl: config.apiBaseUrl,
-      timeoutMs: config.timeoutMs,
-      retry: config.retry,
-      fetch: config.fetch ?? globalThis.fetch,
-    }),
+  const sender = createApiSender({
+    timeoutMs: config.timeoutMs,
+    retry: config.retry,
+    fetch: config.fetch ?? globalThis.fetch,
+  });
+  const { productId, apiKey, coupons } = config;
+  const service = createDeliveryService({
+    conversionApi:
+      apiKey === undefined
+        ? undefined
+        : createConversionApi({ apiKey, apiBaseUrl: config.apiBaseUrl, sender }),
+    couponApi: coupons && createCouponApi({ ...coupons, sender }),
     store,
     events,
     log,
     ttlSeconds: config.ttlSeconds,
     leaseMs: worstCaseSendMs(config.retry, config.timeoutMs) + LEASE_MARGIN_MS,
-    defaultProductId: typeof config.productId === 'string' ? config.productId : undefined,
+    defaultProductId: typeof productId === 'string' ? productId : undefined,
     queue: config.queue,
     storeTimeoutMs: config.storeTimeoutMs,
   });
@@ -103,23 +109,38 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
   const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
 
-  const capture = createCaptureMiddleware({
-    queryParam: config.queryParam,
-    ttlSeconds: config.ttlSeconds,
-    store,
-    sessions,
-    productIdFor: productIdResolver(config.productId),
-    attach: contextOf,
-    events,
-    log,
-  });
+  const capture =
+    productId === undefined
+      ? undefined
+      : createCaptureMiddleware({
+          queryParam: config.queryParam,
+          ttlSeconds: config.ttlSeconds,
+          store,
+          sessions,
+          productIdFor: productIdResolver(productId),
+          attach: contextOf,
+          events,
+          log,
+        });
+  // A coupon-only instance has nothing to capture or convert: say so at set-up, not per request.
+  const conversionsOnly = (method: string) => {
+    if (capture === undefined) {
+      throw new SovendusConfigError(
+        `${method}() tracks conversions and needs the productId and apiKey options.`,
+      );
+    }
+    return capture;
+  };
 
   // Only methods: JSON.stringify and util.inspect of the instance show no option, let alone the key.
   return {
-    capture: () => capture,
-    convert: (convertOptions?: ConvertOptions) =>
-      createConvertMiddleware(contextOf, convertOptions),
-    sendConversion: (sendOptions) => service.send(sendOptions),
+    capture: () => conversionsOnly('capture'),
+    convert: (convertOptions?: ConvertOptions) => {
+      conversionsOnly('convert');
+      return createConvertMiddleware(contextOf, convertOptions);
+    },
+    sendConversion: (sendOptions) => service.sendConversion(sendOptions),
+    redeemCoupon: (redeemOptions) => service.redeemCoupon(redeemOptions),
     on: (event, listener) => events.on(event, listener),
     async close({ timeoutMs = 10_000 } = {}) {
       await service.idle(timeoutMs);

@@ -86,10 +86,16 @@ export interface SovendusOptions {
    * The Sovendus external product id (a UUID), or a function that picks it per landing request
    * (per country, per path...). The function runs when the token is captured, and its answer is
    * stored with the token, so the conversion goes to the campaign the visitor came from.
+   * Required for conversions, with `apiKey`; a shop that only redeems coupons leaves both out.
    */
-  productId: string | ((req: IncomingMessage) => string);
-  /** The Sovendus API key. A server secret: it is never logged, serialized or sent to a browser. */
-  apiKey: string;
+  productId?: string | ((req: IncomingMessage) => string) | undefined;
+  /**
+   * The Sovendus API key, required with `productId`. A server secret: it is never logged,
+   * serialized or sent to a browser.
+   */
+  apiKey?: string | undefined;
+  /** Coupon redemption (`redeemCoupon`). Shops that only track conversions leave it out. */
+  coupons?: CouponOptions | undefined;
   /** Where tokens live. Default: a `MemoryTokenStore` (one process only; warns under `NODE_ENV=production`). */
   store?: TokenStore | undefined;
   /** The API's origin. Default `https://press-order-api.sovendus.com`. Point it at the fake API in tests. */
@@ -140,52 +146,100 @@ export interface SendConversionOptions extends CompleteOptions {
   productId?: string | undefined;
 }
 
-interface ConversionFacts {
+/** What identifies a conversion in results and events. */
+export interface ConversionFacts {
   token: string;
   productId: string;
   orderId?: string | undefined;
 }
 
-/** Sovendus accepted the conversion (HTTP 200); the stored token was deleted. */
-export interface ConversionSent extends ConversionFacts {
+/** What identifies a coupon redemption in results and events. */
+export interface RedemptionFacts {
+  /** The voucher code, trimmed. */
+  couponCode: string;
+  orderId?: string | undefined;
+}
+
+/** Sovendus accepted it (HTTP 200). */
+export type DeliverySent<Facts> = Facts & {
   status: 'sent';
   /** How many API attempts it took. */
   attempts: number;
-}
+};
 
-/** There is no token for this session: the visitor did not come from Sovendus (or it expired). */
-export interface ConversionNoToken {
-  status: 'no_token';
-}
-
-/** This order or token was already converted, or another request is sending it right now. */
-export interface ConversionDuplicate extends ConversionFacts {
-  status: 'duplicate';
-}
+/** It was already accepted, or another request is sending it right now. */
+export type DeliveryDuplicate<Facts> = Facts & { status: 'duplicate' };
 
 /**
- * The conversion failed transiently and waits in the durable queue (the `queue` option): it
- * will be delivered later, exactly once. Nothing for the shop to do.
+ * It failed transiently and waits in the durable queue (the `queue` option): it will be
+ * delivered later, exactly once. Nothing for the shop to do.
  */
-export interface ConversionQueued extends ConversionFacts {
+export type DeliveryQueued<Facts> = Facts & {
   status: 'queued';
   /** Why it could not be sent now. */
   error: SovendusError;
   /** API attempts made in this request. */
   attempts: number;
-}
+};
 
-/** The conversion did not go through; `error.retryable` says whether a later try can succeed. */
-export interface ConversionFailed extends Partial<ConversionFacts> {
+/** It did not go through; `error.retryable` says whether a later try can succeed. */
+export type DeliveryFailed<Facts> = Partial<Facts> & {
   status: 'failed';
   error: SovendusError;
   /** API attempts made (`0` when the failure came before the call). */
   attempts: number;
+};
+
+/** Sovendus accepted the conversion; the session's stored token was deleted. */
+export type ConversionSent = DeliverySent<ConversionFacts>;
+/** There is no token for this session: the visitor did not come from Sovendus (or it expired). */
+export interface ConversionNoToken {
+  status: 'no_token';
 }
+export type ConversionDuplicate = DeliveryDuplicate<ConversionFacts>;
+export type ConversionQueued = DeliveryQueued<ConversionFacts>;
+/** The conversion failed; a session's token stays stored, so a later checkout can send it. */
+export type ConversionFailed = DeliveryFailed<ConversionFacts>;
 
 /** What `complete()` and `sendConversion()` resolve to. They never reject. */
 export type ConversionResult =
   ConversionSent | ConversionNoToken | ConversionDuplicate | ConversionQueued | ConversionFailed;
+
+export type RedemptionSent = DeliverySent<RedemptionFacts>;
+export type RedemptionDuplicate = DeliveryDuplicate<RedemptionFacts>;
+export type RedemptionQueued = DeliveryQueued<RedemptionFacts>;
+export type RedemptionFailed = DeliveryFailed<RedemptionFacts>;
+
+/** What `redeemCoupon()` resolves to: the conversion statuses, but for a voucher code. It never rejects. */
+export type RedemptionResult =
+  RedemptionSent | RedemptionDuplicate | RedemptionQueued | RedemptionFailed;
+
+/** Arguments of {@link Sovendus.redeemCoupon}: one order that used a voucher code. */
+export interface RedeemCouponOptions {
+  /** The voucher code used in the order. Required. */
+  couponCode: string;
+  /**
+   * The shop's order id. Sovendus needs it when codes are not unique per customer; the package
+   * uses it to report each order and code once. Without it, a code is reported once.
+   */
+  orderId?: string | number | undefined;
+  /** Net order value (without VAT and shipping): `"12.34"` or `12.34`, at most 2 decimal places. With `orderCurrency`. */
+  orderValue?: string | number | undefined;
+  /** ISO 4217 code such as `"EUR"`. With `orderValue`. */
+  orderCurrency?: string | undefined;
+  /** The buyer's e-mail address. Only its md5 hash (trimmed, lower-cased) is sent; the address is never stored or logged. */
+  email?: string | undefined;
+}
+
+/** Coupon redemption settings (Sovendus Voucher Network / Checkout Benefits). */
+export interface CouponOptions {
+  /** The traffic source number Sovendus gave you, e.g. `1234`. */
+  trafficSourceNumber: string | number;
+  /** Your integration id from Sovendus (a UUID), for their statistics. Optional. */
+  trafficMediumPublicId?: string | undefined;
+  /** The coupon API's origin. Default `https://coupon-api.sovendus.com`. Point it at the fake API in tests. */
+  apiBaseUrl?: string | undefined;
+}
 
 /** `req.sovendus`, present after `capture()`. */
 export interface SovendusRequestContext {
@@ -206,19 +260,21 @@ export interface SovendusEvents {
   /** A conversion that failed transiently was put in the durable queue. */
   queued: ConversionQueued;
   /** A queued conversion ran out of its retry window, or was refused for good: a dead letter. */
-  dead: {
-    token: string;
-    productId: string;
-    orderId?: string | undefined;
-    error: SovendusError;
-  };
-  /** Capture or conversion failed; the shop's request went on regardless. */
+  dead: ConversionFacts & { error: SovendusError };
+  /** Sovendus accepted a coupon redemption (from a request or from the queue). */
+  redeemed: RedemptionSent;
+  /** A coupon redemption that failed transiently was put in the durable queue. */
+  redemptionQueued: RedemptionQueued;
+  /** A queued coupon redemption ran out of its retry window, or was refused for good. */
+  redemptionDead: RedemptionFacts & { error: SovendusError };
+  /** Capture, a conversion or a redemption failed; the shop's request went on regardless. */
   failed: {
-    stage: 'capture' | 'conversion';
+    stage: 'capture' | 'conversion' | 'redemption';
     error: SovendusError;
     token?: string | undefined;
     productId?: string | undefined;
     orderId?: string | undefined;
+    couponCode?: string | undefined;
   };
 }
 
@@ -236,6 +292,11 @@ export interface Sovendus {
   convert(options?: ConvertOptions): Middleware;
   /** Sends a conversion for a known token, without a session. Never rejects. */
   sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
+  /**
+   * Reports an order that used a voucher code (needs the `coupons` option), from a checkout
+   * handler or a payment webhook. Validates everything first; never rejects.
+   */
+  redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof SovendusEvents>(
     event: E,

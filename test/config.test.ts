@@ -145,9 +145,39 @@ describe('loadSovendusConfig', () => {
     expect(error.message).not.toContain('secret key!');
   });
 
-  it('treats empty variables as unset, and says which required ones are missing', () => {
+  it('treats empty variables as unset, and says which settings a shop needs', () => {
     const error = configError(() => loadSovendusConfig({ SOVENDUS_PRODUCT_ID: '' }));
-    expect(error.message).toContain('SOVENDUS_PRODUCT_ID: is required');
-    expect(error.message).toContain('SOVENDUS_API_KEY: is required');
+    expect(error.message).toContain(
+      'SOVENDUS_PRODUCT_ID + SOVENDUS_API_KEY, or SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER',
+    );
+  });
+
+  it('names the half of the conversion settings that is missing', () => {
+    const error = configError(() => loadSovendusConfig({ SOVENDUS_API_KEY: 'KEY-1' }));
+    expect(error.message).toContain('SOVENDUS_PRODUCT_ID: is required for conversions');
+  });
+
+  it('reads the coupon settings, which are enough on their own', () => {
+    const config = loadSovendusConfig({
+      SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: ' 1234 ',
+      SOVENDUS_COUPON_TRAFFIC_MEDIUM_PUBLIC_ID: 'e59c9966-f9ad-477b-8df8-826fb9a690f7',
+      SOVENDUS_COUPON_API_BASE_URL: 'http://127.0.0.1:9/',
+    });
+    expect(config).toMatchObject({
+      productId: undefined,
+      apiKey: undefined,
+      coupons: {
+        trafficSourceNumber: '1234',
+        trafficMediumPublicId: 'e59c9966-f9ad-477b-8df8-826fb9a690f7',
+        apiBaseUrl: 'http://127.0.0.1:9',
+      },
+    });
+  });
+
+  it('refuses a traffic source number that is not a whole number', () => {
+    const error = configError(() =>
+      loadSovendusConfig({ SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '12.5' }),
+    );
+    expect(error.message).toContain('SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: must be a positive');
   });
 });

@@ -105,7 +105,47 @@ describe('sovendus-express doctor', () => {
     const report = JSON.parse(run.stdout) as Report;
     expect(run.code).toBe(1);
     expect(report.checks[0]?.message).toContain('SOVENDUS_PRODUCT_ID: must be a UUID');
-    expect(report.checks[0]?.message).toContain('SOVENDUS_API_KEY: is required');
+    expect(report.checks[0]?.message).toContain('SOVENDUS_API_KEY: is required for conversions');
+  });
+
+  it('checks the coupon settings and sends a test redemption to the configured endpoint', async () => {
+    const run = await doctor(['doctor', '--send-test', '--json'], {
+      ...env,
+      SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '1234',
+      SOVENDUS_COUPON_API_BASE_URL: api.url,
+    });
+    const report = JSON.parse(run.stdout) as Report;
+    expect(run.code).toBe(0);
+    expect(report.settings.SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER).toBe('1234');
+    expect(report.checks.map((check) => check.name)).toEqual([
+      'configuration',
+      'redis',
+      'queue',
+      'api host',
+      'coupon api host',
+      'test conversion',
+      'test redemption',
+    ]);
+    expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual([
+      'SOVENDUS-EXPRESS-TEST',
+    ]);
+  });
+
+  it('checks a coupon-only setup without conversion settings, and says what a 500 means', async () => {
+    const couponApi = await startFakeSovendusApi({ trafficSourceNumbers: ['1234'] });
+    try {
+      const run = await doctor(['doctor', '--send-test'], {
+        SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '4321',
+        SOVENDUS_COUPON_API_BASE_URL: couponApi.url,
+        SOVENDUS_RETRY_ATTEMPTS: '1',
+      });
+      expect(run.code).toBe(1);
+      expect(run.stdout).not.toContain('test conversion');
+      expect(run.stdout).toContain('✗ test redemption UNAVAILABLE');
+      expect(run.stdout).toContain('check coupons.trafficSourceNumber');
+    } finally {
+      await couponApi.close();
+    }
   });
 
   it('fails when Redis does not answer', async () => {

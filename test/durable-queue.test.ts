@@ -97,6 +97,40 @@ describe('the durable queue', () => {
     expect(api.calls).toHaveLength(4);
   });
 
+  it('queues a coupon redemption through the same queue, and delivers it once', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const coupons = { trafficSourceNumber: 1234, apiBaseUrl: api.url };
+    const [first, second] = [instance(queue, { coupons }), instance(queue, { coupons })];
+    api.failNext(2, { status: 500 });
+    const redeemed = Promise.race([next(first, 'redeemed'), next(second, 'redeemed')]);
+    const orderId = `order-${randomUUID()}`;
+    const results = await Promise.all(
+      [first, second].map((each) =>
+        each.redeemCoupon({ couponCode: 'QUEUED', orderId, email: 'a@b.example' }),
+      ),
+    );
+    // One claims and queues it; the other either met the claim or queued the same job.
+    expect(results.map((result) => result.status)).toContain('queued');
+    expect(results.every((result) => ['queued', 'duplicate'].includes(result.status))).toBe(true);
+    expect(await redeemed).toMatchObject({ status: 'sent', couponCode: 'QUEUED', orderId });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // room for a second, wrong send
+    expect(api.redemptions).toHaveLength(1);
+    // What waited in Redis was the hash, never the address.
+    expect(api.redemptions[0]?.redemption).toMatchObject({ email_hash: expect.any(String) });
+  });
+
+  it('makes a redemption dead when the coupon API refuses it for good', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const sovendus = instance(queue, {
+      coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+    });
+    api.failNext(1, { status: 503 });
+    api.failNext(1, { status: 404 });
+    const dead = next(sovendus, 'redemptionDead');
+    await sovendus.redeemCoupon({ couponCode: 'DEAD', orderId: `order-${randomUUID()}` });
+    expect(await dead).toMatchObject({ couponCode: 'DEAD', error: { code: 'WRONG_URL' } });
+  });
+
   it('deletes the session token once a queued conversion from checkout is accepted', async () => {
     const { app, sovendus } = createShop({
       apiBaseUrl: api.url,
@@ -164,7 +198,7 @@ describe('the durable queue', () => {
     const token = freshTestToken();
     const claim = [`conversion:${PRODUCT_ID}:${token}`];
     expect(await store.acquireClaims(claim, 'another-sender', 60_000)).toBe('acquired');
-    await queue.enqueue({ token, productId: PRODUCT_ID });
+    await queue.enqueue({ kind: 'conversion', token, productId: PRODUCT_ID });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(api.calls).toEqual([]); // busy: the worker waits instead of sending or dropping it
     const sent = next(sovendus, 'sent');

@@ -17,6 +17,7 @@ beforeAll(async () => {
     productId: PRODUCT_ID,
     apiKey: API_KEY,
     apiBaseUrl: api.url,
+    coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
     store: redis.store,
     retry: { attempts: 1 },
   });
@@ -30,9 +31,17 @@ beforeEach(() => {
   api.reset();
 });
 
-async function checkout(visitor: ReturnType<typeof request.agent>, name = 'Ada') {
+async function checkout(
+  visitor: ReturnType<typeof request.agent>,
+  name = 'Ada',
+  extra: Record<string, string> = {},
+) {
   await visitor.post('/cart').type('form').send({ productId: 'notebook', quantity: '2' });
-  const placed = await visitor.post('/checkout').type('form').send({ name }).expect(303);
+  const placed = await visitor
+    .post('/checkout')
+    .type('form')
+    .send({ name, ...extra })
+    .expect(303);
   return visitor.get(placed.headers.location!).expect(200);
 }
 
@@ -70,6 +79,30 @@ describe('the example shop', () => {
     expect(thanks.text).toContain('Sovendus conversion sent');
     expect(thanks.text).toContain('Sovendus token: <strong>none</strong>');
     expect(api.calls.map((call) => call.token)).toEqual([token]);
+  });
+
+  it('reports a voucher code at checkout, and the thank-you page shows both results', async () => {
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${freshTestToken()}`).expect(200);
+    const page = await checkout(visitor, 'Ada', {
+      voucher: ' SUMMER-10 ',
+      email: 'Ada@Example.com',
+    });
+    expect(page.text).toContain('Sovendus conversion sent');
+    expect(page.text).toContain('Voucher code reported');
+    expect(api.redemptions).toHaveLength(1);
+    expect(api.redemptions[0]?.redemption).toMatchObject({
+      coupon_code: 'SUMMER-10',
+      order_currency: 'EUR',
+      email_hash: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown,
+    });
+    expect(JSON.stringify(api.calls)).not.toContain('Example.com');
+  });
+
+  it('reports no voucher when the customer entered none', async () => {
+    const page = await checkout(request.agent(app));
+    expect(page.text).not.toContain('Voucher code');
+    expect(api.redemptions).toHaveLength(0);
   });
 
   it('says "no token" for an order from a visitor who did not come from Sovendus', async () => {

@@ -77,6 +77,20 @@ describe('a Redis that accepts connections but never answers', () => {
     });
     expect(api.calls).toHaveLength(0);
   });
+
+  it('answers a coupon redemption within the bound with a typed, retryable failure', async () => {
+    const { sovendus } = createShop({
+      store: new RedisTokenStore({ client, prefix: `sovendus-fail-open:${process.pid}:` }),
+      coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+    });
+    const { value: result, ms } = await timed(() =>
+      sovendus.redeemCoupon({ couponCode: 'DURING-OUTAGE', orderId: 'o-1' }),
+    );
+    expect(ms).toBeLessThan(BOUND_MS);
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    expect(api.calls).toHaveLength(0);
+  });
 });
 
 (hasRedisServer ? describe : describe.skip)('a real Redis that dies and comes back', () => {

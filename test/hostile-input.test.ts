@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore, type StoredToken } from '../src/index.js';
 import { readQueryToken } from '../src/capture/query.js';
-import { conversionUrl } from '../src/conversion/api-client.js';
+import { conversionUrl } from '../src/conversion/conversion-api.js';
 import { checkToken, MAX_TOKEN_LENGTH } from '../src/token.js';
 import { createShop } from './support/shop.js';
 

@@ -1,8 +1,4 @@
-import {
-  backoffDelayMs,
-  parseRetryAfter,
-  worstCaseSendMs,
-} from '../src/conversion/retry-policy.js';
+import { backoffDelayMs, parseRetryAfter, worstCaseSendMs } from '../src/delivery/retry-policy.js';
 
 const policy = { attempts: 4, minDelayMs: 100, maxDelayMs: 1_000 };
 const lowest = () => 0;

@@ -50,6 +50,7 @@ describe('sendConversion', () => {
     });
     expect(api.calls).toEqual([
       {
+        api: 'conversion',
         method: 'POST',
         path: `/ext/${PRODUCT_ID}/${TEST_TOKEN}/api`,
         productId: PRODUCT_ID,

@@ -9,8 +9,18 @@ import { MemoryTokenStore } from '../stores/memory-store.js';
 /** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
 export const TEST_TOKEN = '12345-test-123-12345';
 
+/** The code of a test redemption: Sovendus decides whether a code is one of theirs, and this is not. */
+export const TEST_COUPON_CODE = 'SOVENDUS-EXPRESS-TEST';
+
 export interface DoctorCheck {
-  name: 'configuration' | 'redis' | 'queue' | 'api host' | 'test conversion';
+  name:
+    | 'configuration'
+    | 'redis'
+    | 'queue'
+    | 'api host'
+    | 'coupon api host'
+    | 'test conversion'
+    | 'test redemption';
   ok: boolean;
   message: string;
 }
@@ -60,6 +70,12 @@ function describeSettings(env: DoctorOptions['env']): Record<string, string> {
     [ENV_VARS.retryAttempts]: shown(ENV_VARS.retryAttempts, DEFAULTS.retry.attempts),
     [ENV_VARS.queryParam]: shown(ENV_VARS.queryParam, DEFAULTS.queryParam),
     [ENV_VARS.redisUrl]: redisUrl ? maskRedisUrl(redisUrl) : '(not set: memory store)',
+    [ENV_VARS.couponTrafficSourceNumber]: shown(
+      ENV_VARS.couponTrafficSourceNumber,
+      undefined,
+    ).replace('(not set)', '(not set: no coupon redemption)'),
+    [ENV_VARS.couponTrafficMediumPublicId]: shown(ENV_VARS.couponTrafficMediumPublicId, undefined),
+    [ENV_VARS.couponApiBaseUrl]: shown(ENV_VARS.couponApiBaseUrl, DEFAULTS.couponApiBaseUrl),
   };
 }
 
@@ -120,37 +136,55 @@ async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
   }
 }
 
-async function checkApiHost(apiBaseUrl: string): Promise<DoctorCheck> {
+async function checkApiHost(
+  name: 'api host' | 'coupon api host',
+  apiBaseUrl: string,
+  setting: string,
+): Promise<DoctorCheck> {
   const { hostname } = new URL(apiBaseUrl);
   const host = hostname.replace(/^\[|\]$/g, '');
   try {
     const { address } = await lookup(host);
-    return { name: 'api host', ok: true, message: `${host} resolves to ${address}` };
+    return { name, ok: true, message: `${host} resolves to ${address}` };
   } catch (error) {
     return {
-      name: 'api host',
+      name,
       ok: false,
-      message: `${host} does not resolve (${(error as { code?: string }).code ?? reason(error)}): check DNS, or ${ENV_VARS.apiBaseUrl}`,
+      message: `${host} does not resolve (${(error as { code?: string }).code ?? reason(error)}): check DNS, or ${setting}`,
     };
   }
 }
 
-async function sendTestConversion(config: SovendusEnvConfig): Promise<DoctorCheck> {
+/** Sends one test delivery through a throwaway instance, and says what Sovendus answered. */
+async function sendTestDelivery(
+  config: SovendusEnvConfig,
+  name: 'test conversion' | 'test redemption',
+): Promise<DoctorCheck> {
   const { redisUrl, ...options } = config;
   // A store of its own, so the test never touches the shop's tokens or claims.
   const sovendus = createSovendus({ ...options, store: new MemoryTokenStore() });
-  const result = await sovendus.sendConversion({ token: TEST_TOKEN });
+  const result =
+    name === 'test conversion'
+      ? await sovendus.sendConversion({ token: TEST_TOKEN })
+      : await sovendus.redeemCoupon({
+          couponCode: TEST_COUPON_CODE,
+          orderId: `doctor-${Date.now()}`,
+        });
   await sovendus.close();
   if (result.status === 'sent') {
+    const what =
+      'token' in result
+        ? `${TEST_TOKEN} for product ${result.productId}`
+        : `a redemption of ${TEST_COUPON_CODE}`;
     return {
-      name: 'test conversion',
+      name,
       ok: true,
-      message: `Sovendus accepted ${TEST_TOKEN} for product ${result.productId} (${result.attempts} attempt(s))`,
+      message: `Sovendus accepted ${what} (${result.attempts} attempt(s))`,
     };
   }
   const error = result.status === 'failed' ? result.error : undefined;
   return {
-    name: 'test conversion',
+    name,
     ok: false,
     message: error ? `${error.code}: ${error.message}` : `unexpected result: ${result.status}`,
   };
@@ -173,8 +207,17 @@ export async function runDoctor({ env, sendTest }: DoctorOptions): Promise<Docto
     const queue = redis.ok ? await checkQueue(config.redisUrl) : undefined;
     if (queue) checks.push(queue);
   }
-  checks.push(await checkApiHost(config.apiBaseUrl ?? DEFAULTS.apiBaseUrl));
-  if (sendTest) checks.push(await sendTestConversion(config));
+  const conversions = config.apiKey !== undefined;
+  if (conversions) {
+    const url = config.apiBaseUrl ?? DEFAULTS.apiBaseUrl;
+    checks.push(await checkApiHost('api host', url, ENV_VARS.apiBaseUrl));
+  }
+  if (config.coupons) {
+    const url = config.coupons.apiBaseUrl ?? DEFAULTS.couponApiBaseUrl;
+    checks.push(await checkApiHost('coupon api host', url, ENV_VARS.couponApiBaseUrl));
+  }
+  if (sendTest && conversions) checks.push(await sendTestDelivery(config, 'test conversion'));
+  if (sendTest && config.coupons) checks.push(await sendTestDelivery(config, 'test redemption'));
   return { ok: checks.every((check) => check.ok), settings, checks };
 }
 

@@ -5,11 +5,14 @@ import {
   apiKeyField,
   attemptsField,
   describeIssues,
+  missingSettings,
   productIdField,
   queryParamField,
   redisUrlField,
   storeTimeoutMsField,
   timeoutMsField,
+  trafficMediumPublicIdField,
+  trafficSourceNumberText,
   ttlSecondsField,
 } from './fields.js';
 
@@ -24,12 +27,16 @@ export const ENV_VARS = {
   retryAttempts: 'SOVENDUS_RETRY_ATTEMPTS',
   queryParam: 'SOVENDUS_QUERY_PARAM',
   redisUrl: 'REDIS_URL',
+  couponTrafficSourceNumber: 'SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER',
+  couponTrafficMediumPublicId: 'SOVENDUS_COUPON_TRAFFIC_MEDIUM_PUBLIC_ID',
+  couponApiBaseUrl: 'SOVENDUS_COUPON_API_BASE_URL',
 } as const;
 
 /** What {@link loadSovendusConfig} returns: options for `createSovendus`, and where Redis is. */
 export interface SovendusEnvConfig {
-  productId: string;
-  apiKey: string;
+  /** With `apiKey`, for conversions; a coupon-only shop sets neither. */
+  productId?: string | undefined;
+  apiKey?: string | undefined;
   apiBaseUrl?: string | undefined;
   ttlSeconds?: number | undefined;
   timeoutMs?: number | undefined;
@@ -38,6 +45,14 @@ export interface SovendusEnvConfig {
   queryParam?: string | undefined;
   /** `REDIS_URL`: connect a `RedisTokenStore` to it; when unset, the memory store is used. */
   redisUrl?: string | undefined;
+  /** Set when `SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER` is. */
+  coupons?:
+    | {
+        trafficSourceNumber: string;
+        trafficMediumPublicId?: string | undefined;
+        apiBaseUrl?: string | undefined;
+      }
+    | undefined;
 }
 
 // Environment values are strings; an empty one means "not set", as in most .env tooling.
@@ -47,8 +62,8 @@ const optionalNumber = (field: z.ZodType<number, number>) =>
   text.pipe(z.coerce.number<string>({ error: 'must be a number' }).pipe(field).optional());
 
 const envSchema = z.object({
-  [ENV_VARS.productId]: text.pipe(productIdField),
-  [ENV_VARS.apiKey]: text.pipe(apiKeyField),
+  [ENV_VARS.productId]: optional(productIdField),
+  [ENV_VARS.apiKey]: optional(apiKeyField),
   [ENV_VARS.apiBaseUrl]: optional(apiBaseUrlField),
   [ENV_VARS.ttlSeconds]: optionalNumber(ttlSecondsField),
   [ENV_VARS.timeoutMs]: optionalNumber(timeoutMsField),
@@ -56,6 +71,9 @@ const envSchema = z.object({
   [ENV_VARS.retryAttempts]: optionalNumber(attemptsField),
   [ENV_VARS.queryParam]: optional(queryParamField),
   [ENV_VARS.redisUrl]: optional(redisUrlField),
+  [ENV_VARS.couponTrafficSourceNumber]: optional(trafficSourceNumberText),
+  [ENV_VARS.couponTrafficMediumPublicId]: optional(trafficMediumPublicIdField),
+  [ENV_VARS.couponApiBaseUrl]: optional(apiBaseUrlField),
 });
 
 /**
@@ -66,13 +84,28 @@ const envSchema = z.object({
 export function loadSovendusConfig(
   env: Record<string, string | undefined> = process.env,
 ): SovendusEnvConfig {
+  const isSet = (name: string) => (env[name] ?? '') !== '';
+  const missing = missingSettings({
+    productId: isSet(ENV_VARS.productId),
+    apiKey: isSet(ENV_VARS.apiKey),
+    coupons: isSet(ENV_VARS.couponTrafficSourceNumber),
+  }).map(({ setting, message }) => {
+    const names = setting
+      ? ENV_VARS[setting]
+      : `${ENV_VARS.productId} + ${ENV_VARS.apiKey}, or ${ENV_VARS.couponTrafficSourceNumber}`;
+    return `  - ${names}: ${message}`;
+  });
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
+  if (!parsed.success || missing.length > 0) {
+    const invalid = parsed.success
+      ? []
+      : [describeIssues(parsed.error.issues, (path) => String(path[0]))];
     throw new SovendusConfigError(
-      `Invalid Sovendus environment:\n${describeIssues(parsed.error.issues, (path) => String(path[0]))}`,
+      `Invalid Sovendus environment:\n${[...invalid, ...missing].join('\n')}`,
     );
   }
   const values = parsed.data;
+  const trafficSourceNumber = values[ENV_VARS.couponTrafficSourceNumber];
   const attempts = values[ENV_VARS.retryAttempts];
   return {
     productId: values[ENV_VARS.productId],
@@ -84,5 +117,13 @@ export function loadSovendusConfig(
     retry: attempts === undefined ? undefined : { attempts },
     queryParam: values[ENV_VARS.queryParam],
     redisUrl: values[ENV_VARS.redisUrl],
+    coupons:
+      trafficSourceNumber === undefined
+        ? undefined
+        : {
+            trafficSourceNumber,
+            trafficMediumPublicId: values[ENV_VARS.couponTrafficMediumPublicId],
+            apiBaseUrl: values[ENV_VARS.couponApiBaseUrl],
+          },
   };
 }

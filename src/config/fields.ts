@@ -22,6 +22,21 @@ export const apiKeyField = z
   .max(256, 'is longer than 256 characters')
   .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "-" and "_"');
 
+/** A traffic source number as text (the environment's form): digits, as Sovendus gave it. */
+export const trafficSourceNumberText = z
+  .string()
+  .trim()
+  .regex(/^[1-9][0-9]{0,17}$/, 'must be a positive whole number such as 1234, as Sovendus gave it');
+
+/** The option may be a number or a string; it is kept as a string. */
+export const trafficSourceNumberField = z
+  .union([z.number().transform(String), z.string()], { error: 'must be a number such as 1234' })
+  .pipe(trafficSourceNumberText);
+
+export const trafficMediumPublicIdField = z
+  .string()
+  .regex(UUID, 'must be a UUID such as e59c9966-f9ad-477b-8df8-826fb9a690f7');
+
 export const apiBaseUrlField = z
   .string()
   .refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && URL.canParse(value), {
@@ -54,12 +69,38 @@ export const redisUrlField = z
 
 export const DEFAULTS = {
   apiBaseUrl: 'https://press-order-api.sovendus.com',
+  couponApiBaseUrl: 'https://coupon-api.sovendus.com',
   ttlSeconds: 2_592_000,
   timeoutMs: 2_000,
   storeTimeoutMs: 250,
   queryParam: 'sovReqToken',
   retry: { attempts: 3, minDelayMs: 100, maxDelayMs: 1_000 },
 } as const;
+
+/**
+ * Conversions need a product id and an API key; coupon redemption needs a traffic source
+ * number; a shop wants at least one of them. Says which settings are missing, by option name,
+ * for both the options schema and the environment loader.
+ */
+export function missingSettings(given: {
+  productId: boolean;
+  apiKey: boolean;
+  coupons: boolean;
+}): { setting: 'productId' | 'apiKey' | undefined; message: string }[] {
+  if (given.productId || given.apiKey) {
+    return (['productId', 'apiKey'] as const)
+      .filter((setting) => !given[setting])
+      .map((setting) => ({ setting, message: 'is required for conversions' }));
+  }
+  if (given.coupons) return [];
+  return [
+    {
+      setting: undefined,
+      message:
+        'give productId and apiKey (conversions), the coupons settings (voucher codes), or both',
+    },
+  ];
+}
 
 /** Turns zod issues into one message that names each setting (by `nameOf`) and what is wrong. */
 export function describeIssues(

@@ -12,9 +12,12 @@ import {
   describeIssues,
   PRODUCT_ID_RULE,
   isProductId,
+  missingSettings,
   queryParamField,
   storeTimeoutMsField,
   timeoutMsField,
+  trafficMediumPublicIdField,
+  trafficSourceNumberField,
   ttlSecondsField,
 } from './fields.js';
 
@@ -46,11 +49,24 @@ const functionField = <T>(what: string) =>
 
 const optionsSchema = z
   .object({
-    productId: z.custom<string | ((req: IncomingMessage) => string)>(
-      (value) => isFunction(value) || isProductId(value),
-      { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
-    ),
-    apiKey: apiKeyField,
+    productId: z
+      .custom<string | ((req: IncomingMessage) => string)>(
+        (value) => isFunction(value) || isProductId(value),
+        { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
+      )
+      .optional(),
+    apiKey: apiKeyField.optional(),
+    coupons: z
+      .object(
+        {
+          trafficSourceNumber: trafficSourceNumberField,
+          trafficMediumPublicId: trafficMediumPublicIdField.optional(),
+          apiBaseUrl: apiBaseUrlField.default(DEFAULTS.couponApiBaseUrl),
+        },
+        { error: 'must be an object { trafficSourceNumber, trafficMediumPublicId?, apiBaseUrl? }' },
+      )
+      .strict()
+      .optional(),
     store: storeField.optional(),
     apiBaseUrl: apiBaseUrlField.default(DEFAULTS.apiBaseUrl),
     ttlSeconds: ttlSecondsField.default(DEFAULTS.ttlSeconds),
@@ -87,7 +103,17 @@ const optionsSchema = z
       .optional(),
     worker: z.boolean({ error: 'must be true or false' }).default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((options, context) => {
+    const missing = missingSettings({
+      productId: options.productId !== undefined,
+      apiKey: options.apiKey !== undefined,
+      coupons: options.coupons !== undefined,
+    });
+    for (const { setting, message } of missing) {
+      context.addIssue({ code: 'custom', path: setting ? [setting] : [], message });
+    }
+  });
 
 /** The options with every default filled in. Internal: it holds the API key. */
 export type ResolvedOptions = z.output<typeof optionsSchema>;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { SovendusError } from '../errors.js';
-import type { ConversionService } from '../conversion/conversion-service.js';
+import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import type {
@@ -14,7 +14,7 @@ import type { SessionAccess } from './session.js';
 export interface RequestContextDeps {
   sessions: SessionAccess;
   store: TokenStore;
-  service: ConversionService;
+  service: DeliveryService;
   events: SovendusEventHub;
   log: Log;
 }

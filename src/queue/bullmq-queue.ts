@@ -1,5 +1,10 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
-import type { DeliverQueued, DeliveryQueue, QueuedConversion } from './delivery-queue.js';
+import {
+  deliveryId,
+  type DeliverQueued,
+  type DeliveryQueue,
+  type QueuedDelivery,
+} from './delivery-queue.js';
 
 export interface BullMQDeliveryQueueOptions {
   /** Where the queue lives: ioredis options, or an ioredis client (the shop keeps owning it). */
@@ -38,26 +43,26 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
   readonly name: string;
   /** Attempts per conversion, from the retry window. */
   readonly attempts: number;
-  readonly #queue: Queue<QueuedConversion>;
+  readonly #queue: Queue<QueuedDelivery>;
   readonly #options: BullMQDeliveryQueueOptions;
   readonly #firstDelayMs: number;
-  #worker: Worker<QueuedConversion> | undefined;
+  #worker: Worker<QueuedDelivery> | undefined;
 
   constructor(options: BullMQDeliveryQueueOptions) {
     this.#options = options;
     this.name = options.name ?? DEFAULT_QUEUE_NAME;
     this.#firstDelayMs = options.firstRetryDelayMs ?? 30_000;
     this.attempts = attemptsForWindow(options.retryWindowMs ?? DAY_MS, this.#firstDelayMs);
-    this.#queue = new Queue<QueuedConversion>(this.name, {
+    this.#queue = new Queue<QueuedDelivery>(this.name, {
       connection: options.connection,
       prefix: options.prefix ?? 'bull',
     });
   }
 
-  async enqueue(conversion: QueuedConversion): Promise<void> {
-    await this.#queue.add('conversion', conversion, {
-      // BullMQ ignores an add whose id exists: one job per token, however often it is queued.
-      jobId: `${conversion.productId}.${conversion.token}`,
+  async enqueue(delivery: QueuedDelivery): Promise<void> {
+    await this.#queue.add(delivery.kind, delivery, {
+      // BullMQ ignores an add whose id exists: one job per token or per order and code.
+      jobId: deliveryId(delivery),
       attempts: this.attempts,
       backoff: { type: 'exponential', delay: this.#firstDelayMs },
       removeOnComplete: { age: 3600 },
@@ -68,7 +73,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
 
   startWorker(deliver: DeliverQueued): void {
     if (this.#worker) return;
-    this.#worker = new Worker<QueuedConversion>(
+    this.#worker = new Worker<QueuedDelivery>(
       this.name,
       async (job) => {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -1,12 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { Redemption } from '../coupons/redemption-input.js';
 import type { SovendusError } from '../errors.js';
 
 /** A conversion that failed transiently and waits for a later attempt. */
 export interface QueuedConversion {
+  kind: 'conversion';
   token: string;
   productId: string;
   orderId?: string | undefined;
   /** The session whose stored token is deleted once the conversion is accepted. */
   sessionKey?: string | undefined;
+}
+
+/** A coupon redemption that failed transiently: validated, the e-mail already hashed. */
+export interface QueuedRedemption extends Redemption {
+  kind: 'redemption';
+}
+
+/** Whatever the queue holds: both kinds travel the same way. */
+export type QueuedDelivery = QueuedConversion | QueuedRedemption;
+
+/**
+ * The idempotency key of a delivery: a conversion is its token (per product), a redemption its
+ * order id and code. A queue keeps one entry per id.
+ */
+export function deliveryId(delivery: QueuedDelivery): string {
+  if (delivery.kind === 'conversion') return `${delivery.productId}.${delivery.token}`;
+  // Hashed: codes and order ids may hold any character, and queue ids may not.
+  const identity = JSON.stringify([delivery.orderId ?? null, delivery.couponCode]);
+  return `coupon.${createHash('sha256').update(identity).digest('hex').slice(0, 40)}`;
 }
 
 /** What a delivery attempt from the queue came to. */
@@ -15,21 +37,21 @@ export type DeliveryVerdict =
   | { kind: 'retry'; error: SovendusError }
   | { kind: 'dead'; error: SovendusError };
 
-/** What the queue calls to deliver a queued conversion; provided by the Sovendus instance. */
+/** What the queue calls to deliver a queued delivery; provided by the Sovendus instance. */
 export type DeliverQueued = (
-  conversion: QueuedConversion,
+  delivery: QueuedDelivery,
   attempt: { last: boolean },
 ) => Promise<DeliveryVerdict>;
 
 /**
- * Keeps conversions that failed transiently, durably, and hands them back for delivery until
- * they succeed or their retry window ends. `BullMQDeliveryQueue` (from
+ * Keeps conversions and coupon redemptions that failed transiently, durably, and hands them
+ * back for delivery until they succeed or their retry window ends. `BullMQDeliveryQueue` (from
  * `sovendus-express/bullmq`) is the implementation the package ships.
  */
 export interface DeliveryQueue {
-  /** Resolves once the conversion is stored durably; adding one that is already queued is a no-op. */
-  enqueue(conversion: QueuedConversion): Promise<void>;
-  /** Starts delivering queued conversions in this process. */
+  /** Resolves once the delivery is stored durably; adding one that is already queued (same {@link deliveryId}) is a no-op. */
+  enqueue(delivery: QueuedDelivery): Promise<void>;
+  /** Starts delivering queued deliveries in this process. */
   startWorker(deliver: DeliverQueued): void;
   /** Stops the worker (letting a running delivery finish) and closes the queue's own connections. */
   close(): Promise<void>;

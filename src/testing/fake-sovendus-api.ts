@@ -11,6 +11,8 @@ export type FakeReply =
 
 /** A request the fake API received. */
 export interface FakeSovendusCall {
+  /** Which API the path belongs to; `unknown` for a path that is neither. */
+  api: 'conversion' | 'coupon' | 'unknown';
   method: string;
   path: string;
   /** Decoded from `/ext/{productId}/{token}/api`; `undefined` when the path did not match. */
@@ -18,6 +20,10 @@ export interface FakeSovendusCall {
   token: string | undefined;
   /** The `apiKey` of the JSON body, as received. */
   apiKey: string | undefined;
+  /** Coupon API: the traffic source number of `/redeem/{trafficSourceNumber}`. */
+  trafficSourceNumber?: string | undefined;
+  /** Coupon API: the JSON body, as received (`coupon_code`, `order_id`, `email_hash`...). */
+  redemption?: Record<string, unknown> | undefined;
   /** The HTTP status it answered, or the scripted failure. */
   reply: number | 'hang' | 'reset';
 }
@@ -27,6 +33,10 @@ export interface FakeSovendusApiOptions {
   apiKey?: string;
   /** The product ids it knows; others get 422. Default: any. */
   productIds?: readonly string[];
+  /** Coupon API: the traffic source numbers it knows; others get 500, as Sovendus answers. Default: any. */
+  trafficSourceNumbers?: readonly string[];
+  /** Coupon API: the traffic medium ids it knows; others get 500. Default: any. */
+  trafficMediumPublicIds?: readonly string[];
   /** Port on 127.0.0.1. Default: a free one. */
   port?: number;
 }
@@ -38,6 +48,8 @@ export interface FakeSovendusApi {
   readonly calls: readonly FakeSovendusCall[];
   /** Calls that Sovendus would have counted as conversions (answered 200). */
   readonly conversions: readonly FakeSovendusCall[];
+  /** Coupon redemptions that Sovendus would have received (answered 200). */
+  readonly redemptions: readonly FakeSovendusCall[];
   /** Scripts the next answers, in order; once used up, it answers as Sovendus would. */
   enqueue(...replies: FakeReply[]): void;
   /**
@@ -62,6 +74,8 @@ export interface FakeSovendusApi {
 }
 
 const ROUTE = /^\/ext\/([^/]+)\/([^/]+)\/api$/;
+const COUPON_ROUTE = /^\/redeem\/([^/]*)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Sovendus' documented test tokens: "test" as the second of four groups.
 const TEST_TOKEN_SHAPE = /^[0-9a-z]{5}-test-[0-9a-z]{3}-[0-9a-z]{5}$/i;
 
@@ -86,23 +100,28 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function apiKeyOf(body: string): string | undefined {
+function jsonObject(body: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'apiKey' in parsed) {
-      return typeof parsed.apiKey === 'string' ? parsed.apiKey : undefined;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
     }
   } catch {
-    // Not JSON: no key.
+    // Not JSON.
   }
   return undefined;
 }
 
+const isText = (value: unknown, pattern: RegExp) =>
+  typeof value === 'string' && pattern.test(value);
+
 /**
- * A local HTTP server that plays the Sovendus conversion API, as its documentation describes
- * it: 200 with `{externalProductId, sovReqToken}`, 403 for a wrong key, 404/405 for a wrong
- * route or method, 422 for an unknown product id or a malformed test token. Script failures
- * (5xx, 429 with Retry-After, hangs, resets) with `enqueue`. For tests only.
+ * A local HTTP server that plays both Sovendus APIs, as their documentation describes them.
+ * Conversions: 200 with `{externalProductId, sovReqToken}`, 403 for a wrong key, 404/405 for a
+ * wrong route or method, 422 for an unknown product id or a malformed test token. Coupon
+ * redemptions: 200, 404 for a malformed traffic source number, 422 for a missing code or a
+ * malformed field, 500 for an unknown traffic source or medium. Script failures (5xx, 429 with
+ * Retry-After, hangs, resets) with `enqueue`. For tests only.
  */
 export async function startFakeSovendusApi(
   options: FakeSovendusApiOptions = {},
@@ -126,7 +145,27 @@ export async function startFakeSovendusApi(
     return faults.replies[Math.floor(faults.random() * faults.replies.length)];
   }
 
+  function couponAnswer(call: FakeSovendusCall): { status: number; body: unknown } {
+    const source = call.trafficSourceNumber ?? '';
+    if (!/^[0-9]+$/.test(source)) return { status: 404, body: undefined };
+    const body = call.redemption ?? {};
+    const medium = body.traffic_medium_public_id;
+    const valid =
+      isText(body.coupon_code, /\S/) &&
+      (body.email_hash === undefined || isText(body.email_hash, /^[0-9a-f]{32}$/)) &&
+      (body.order_value === undefined || isText(body.order_value, /^\d+(\.\d{1,2})?$/)) &&
+      (body.order_currency === undefined || isText(body.order_currency, /^[A-Z]{3}$/)) &&
+      (medium === undefined || isText(medium, UUID));
+    if (!valid) return { status: 422, body: { error: 'Input validation failed.' } };
+    const knownSource = options.trafficSourceNumbers?.includes(source) ?? true;
+    const knownMedium =
+      medium === undefined || (options.trafficMediumPublicIds?.includes(medium as string) ?? true);
+    if (!knownSource || !knownMedium) return { status: 500, body: { error: 'Internal error' } };
+    return { status: 200, body: { message: 'Coupon redemption received.' } };
+  }
+
   function sovendusAnswer(call: FakeSovendusCall): { status: number; body: unknown } {
+    if (call.api === 'coupon' && call.method === 'POST') return couponAnswer(call);
     if (call.productId === undefined || call.token === undefined) {
       return { status: 404, body: { message: 'Invalid API call.' } };
     }
@@ -152,12 +191,17 @@ export async function startFakeSovendusApi(
     const body = await readBody(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const match = ROUTE.exec(path);
+    const coupon = COUPON_ROUTE.exec(path);
+    const json = jsonObject(body);
     const call: FakeSovendusCall = {
+      api: match ? 'conversion' : coupon ? 'coupon' : 'unknown',
       method: req.method ?? 'GET',
       path,
       productId: decode(match?.[1]),
       token: decode(match?.[2]),
-      apiKey: apiKeyOf(body),
+      apiKey: typeof json?.apiKey === 'string' ? json.apiKey : undefined,
+      trafficSourceNumber: decode(coupon?.[1]),
+      redemption: coupon ? json : undefined,
       reply: 200,
     };
     calls.push(call);
@@ -204,7 +248,10 @@ export async function startFakeSovendusApi(
     url: `http://127.0.0.1:${port}`,
     calls,
     get conversions() {
-      return calls.filter((call) => call.reply === 200);
+      return calls.filter((call) => call.api === 'conversion' && call.reply === 200);
+    },
+    get redemptions() {
+      return calls.filter((call) => call.api === 'coupon' && call.reply === 200);
     },
     enqueue: (...replies) => {
       script.push(...replies);

@@ -1,43 +1,47 @@
 import { SovendusUnavailableError, type SovendusError } from '../errors.js';
+import { readSovendusMessage, type AttemptOutcome } from './response.js';
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
-import { classifyResponse, readSovendusMessage, type AttemptOutcome } from './response.js';
 
-export interface ConversionApiOptions {
-  apiKey: string;
-  apiBaseUrl: string;
+export interface ApiSenderOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   fetch: typeof globalThis.fetch;
 }
 
+/** One call to a Sovendus API: where, what, and how to read its answers. */
+export interface ApiCall {
+  url: string;
+  /** The JSON body, already serialized. */
+  body: string;
+  /** Maps an HTTP answer to success or a typed error; the API's own table decides. */
+  classify: (
+    status: number,
+    sovendusMessage: string | undefined,
+    retryAfterMs: number | undefined,
+  ) => AttemptOutcome;
+  /** A secret in the body that must never come back out in a message (the API key). */
+  secret?: string | undefined;
+}
+
 export type ApiOutcome =
   { ok: true; attempts: number } | { ok: false; error: SovendusError; attempts: number };
 
-export interface ConversionApi {
-  /** Posts one conversion, retrying transient failures. Never rejects. */
-  send(productId: string, token: string): Promise<ApiOutcome>;
+export interface ApiSender {
+  /** Posts the call, retrying transient failures by the retry policy. Never rejects. */
+  send(call: ApiCall): Promise<ApiOutcome>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Both parts are validated already (which is what keeps out "." and "..": URL parsers resolve
- * those even percent-encoded); encoding them too means no other character can reshape the URL.
+ * The HTTP client both Sovendus APIs share: one timeout per attempt, retries with backoff,
+ * redirects never followed (they would carry the body, and the key in it, elsewhere).
  */
-export function conversionUrl(apiBaseUrl: string, productId: string, token: string): string {
-  return `${apiBaseUrl}/ext/${encodeURIComponent(productId)}/${encodeURIComponent(token)}/api`;
-}
-
-/**
- * The HTTP client for `POST /ext/{productId}/{token}/api`. The API key lives only in this
- * closure and in the request body: never in a URL, a header, an error or a log line.
- */
-export function createConversionApi(options: ConversionApiOptions): ConversionApi {
-  const { apiKey, apiBaseUrl, timeoutMs, retry } = options;
+export function createApiSender(options: ApiSenderOptions): ApiSender {
+  const { timeoutMs, retry } = options;
   const fetchImpl = options.fetch;
-  const body = JSON.stringify({ apiKey });
 
-  async function attempt(url: string): Promise<AttemptOutcome> {
+  async function attempt({ url, body, classify, secret }: ApiCall): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => {
       controller.abort();
@@ -50,8 +54,8 @@ export function createConversionApi(options: ConversionApiOptions): ConversionAp
         signal: controller.signal,
         redirect: 'manual',
       });
-      const message = readSovendusMessage(await response.text(), apiKey);
-      return classifyResponse(
+      const message = readSovendusMessage(await response.text(), secret);
+      return classify(
         response.status,
         message,
         parseRetryAfter(response.headers.get('retry-after')),
@@ -67,10 +71,9 @@ export function createConversionApi(options: ConversionApiOptions): ConversionAp
   }
 
   return {
-    async send(productId, token) {
-      const url = conversionUrl(apiBaseUrl, productId, token);
+    async send(call) {
       for (let attempts = 1; ; attempts += 1) {
-        const outcome = await attempt(url);
+        const outcome = await attempt(call);
         if (outcome.ok) return { ok: true, attempts };
         if (!outcome.error.retryable || attempts >= retry.attempts) {
           return { ok: false, error: outcome.error, attempts };
