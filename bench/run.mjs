@@ -175,6 +175,7 @@ const PLAN = [
 ];
 
 const comparisons = [];
+let inProcess;
 try {
   await seedVisitors(redis, SEEDED_VISITORS);
   const only = process.env.BENCH_ONLY; // a substring of a comparison's name, to run just that
@@ -184,6 +185,15 @@ try {
       await compare(name, { scenario: reference, kind }, { scenario: ours, kind }, env, target),
     );
   }
+  // The middleware's own cost, without the HTTP stack: on the shops' CPU, the same Redis and API.
+  const child = pinned(SHOP_CPU, process.execPath, ['bench/in-process.mjs'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  await new Promise((resolve) => child.once('exit', resolve));
+  inProcess = JSON.parse(output);
 } finally {
   fakeApi.kill('SIGTERM');
   redis.disconnect();
@@ -207,13 +217,22 @@ const lines = [
       `| ${c.name} | ${fmt(c.reference.rps)} | ${fmt(c.ours.rps)} | ${fmt(c.ratio, 3)} (${fmt(c.ratioRange[0], 3)}–${fmt(c.ratioRange[1], 3)}) | ${c.target === undefined ? 'noise floor' : `≥ ${c.target} ${c.pass ? 'pass' : 'FAIL'}`} | ${fmt(c.reference.p99, 2)} | ${fmt(c.ours.p99, 2)} | ${fmt(c.reference.cpuUsPerRequest)} | ${fmt(c.ours.cpuUsPerRequest)} | ${fmt(c.cpuRatio, 3)} |`,
   ),
   '',
+  `In process (no HTTP stack): CPU µs per call, median of ${inProcess.rounds} interleaved rounds`,
+  '',
+  '| comparison | calls per round | reference µs | ours µs | ours adds µs | ratio (median, range) |',
+  '|---|---:|---:|---:|---:|---|',
+  ...inProcess.results.map(
+    (r) =>
+      `| ${r.name} | ${fmt(r.calls)} | ${fmt(r.referenceUs, 1)} | ${fmt(r.oursUs, 1)} | ${fmt(r.oursUs - r.referenceUs, 1)} | ${fmt(r.ratio, 3)} (${fmt(r.ratioRange[0], 3)}–${fmt(r.ratioRange[1], 3)}) |`,
+  ),
+  '',
   `MemoryTokenStore, ${fmt(memory.tokens)} distinct tokens through maxEntries ${fmt(memory.maxEntries)}: heap grew ${fmt(memory.heapGrowthMb, 1)} MB (bound ${memory.boundMb} MB) ${memory.pass ? 'pass' : 'FAIL'}`,
 ];
 console.log(lines.join('\n'));
 mkdirSync('bench', { recursive: true });
 writeFileSync(
   'bench/results.json',
-  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, comparisons, memory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, comparisons, inProcess, memory }, null, 2)}\n`,
 );
 const errors = comparisons.reduce((sum, c) => sum + c.reference.errors + c.ours.errors, 0);
 if (errors > 0) console.log(`\n${errors} requests answered with a status other than 200.`);

@@ -4,11 +4,9 @@ import express from 'express';
 import session from 'express-session';
 import Redis from 'ioredis';
 import { createSovendus, RedisTokenStore } from 'sovendus-express';
+import { API_KEY, naiveCapture, naiveCheckout, PRODUCT_ID } from './naive.mjs';
 
 const { SCENARIO, REDIS_URL, API_URL, PREFIX } = process.env;
-const PRODUCT_ID = '9bc72425-902c-3abf-9db8-8b186d7cb160';
-const API_KEY = 'BENCH-KEY';
-const TTL = 2_592_000;
 const PAGE = '<!doctype html><title>Shop</title><p>A small page.</p>';
 
 const redis = new Redis(REDIS_URL);
@@ -44,8 +42,7 @@ switch (SCENARIO) {
     // The protocol doc's own snippet.
     app.use(sessions(true));
     app.use(async (req, _res, next) => {
-      const token = req.query.sovReqToken;
-      if (token) await redis.setex(`sovendus_token_${req.sessionID}`, TTL, token);
+      await naiveCapture(redis, req.sessionID, req.query.sovReqToken);
       next();
     });
     break;
@@ -60,20 +57,7 @@ switch (SCENARIO) {
   }
   case 'checkout-naive':
     app.post('/checkout', async (req, res) => {
-      const key = `sovendus_token_${visitorKey(req)}`;
-      const token = await redis.get(key);
-      if (!token) {
-        res.json({ status: 'no_token' });
-        return;
-      }
-      const response = await fetch(`${API_URL}/ext/${PRODUCT_ID}/${token}/api`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ apiKey: API_KEY }),
-      });
-      await response.text();
-      if (response.status === 200) await redis.del(key);
-      res.json({ status: response.status === 200 ? 'sent' : 'failed' });
+      res.json({ status: await naiveCheckout(redis, API_URL, visitorKey(req)) });
     });
     break;
   default:
