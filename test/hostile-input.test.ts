@@ -3,6 +3,8 @@ import request from 'supertest';
 import { MemoryTokenStore, type StoredToken } from '../src/index.js';
 import { readQueryToken } from '../src/capture/query.js';
 import { conversionUrl } from '../src/conversion/conversion-api.js';
+import { parseRedemption } from '../src/coupons/redemption-input.js';
+import { SovendusValidationError } from '../src/errors.js';
 import { checkToken, MAX_TOKEN_LENGTH } from '../src/token.js';
 import { createShop } from './support/shop.js';
 
@@ -144,5 +146,53 @@ describe('hostile URLs through a real shop', () => {
     );
     expect(saved.length).toBeGreaterThan(0);
     for (const token of saved) expect(checkToken(token).ok).toBe(true);
+  });
+});
+
+describe('hostile redemption input', () => {
+  // Anything a checkout form, a webhook payload or a JavaScript caller could hand over.
+  const anything = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.double(),
+    fc.integer(),
+    fc.constantFrom(undefined, null, true, {}, [], '12.34', ' eur ', 'a@b.c', Number.NaN),
+  );
+
+  it('never throws: it returns a redemption within the protocol rules, or a typed error', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            couponCode: fc.oneof(anything, fc.stringMatching(/^[A-Z0-9-]{1,12}$/)),
+            orderId: anything,
+            orderValue: fc.oneof(anything, fc.stringMatching(/^\d{1,4}(\.\d{1,2})?$/)),
+            orderCurrency: fc.oneof(anything, fc.constantFrom('EUR', 'usd', ' Gbp ')),
+            email: fc.oneof(anything, fc.emailAddress()),
+          },
+          { requiredKeys: ['couponCode'] },
+        ),
+        (input) => {
+          const parsed = parseRedemption(input as never);
+          if (parsed instanceof SovendusValidationError) {
+            expect(parsed.problems.length).toBeGreaterThan(0);
+            return;
+          }
+          expect(parsed.couponCode).toMatch(/^[!-~]{1,100}$/);
+          if (parsed.orderValue !== undefined) expect(parsed.orderValue).toMatch(/^\d+\.\d{2}$/);
+          if (parsed.orderCurrency !== undefined)
+            expect(parsed.orderCurrency).toMatch(/^[A-Z]{3}$/);
+          if (parsed.emailHash !== undefined) expect(parsed.emailHash).toMatch(/^[0-9a-f]{32}$/);
+          accepted += 1;
+          // What goes to Sovendus and the queue is plain data: nothing the caller passed in.
+          expect(JSON.parse(JSON.stringify(parsed))).toEqual(
+            Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)),
+          );
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+    expect(accepted).toBeGreaterThan(100); // both branches were exercised
   });
 });

@@ -20,13 +20,14 @@ import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
     await redisServer.kill();
   });
 
-  it('delivers what a shop without a worker queued, and stops cleanly on SIGTERM', async () => {
+  it('delivers the conversions and redemptions a shop without a worker queued, and stops cleanly on SIGTERM', async () => {
     const client = new Redis(redisServer.url);
     const queueConnection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     const shop = createSovendus({
       productId: PRODUCT_ID,
       apiKey: API_KEY,
       apiBaseUrl: api.url,
+      coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
       store: new RedisTokenStore({ client }),
       queue: new BullMQDeliveryQueue({ connection: queueConnection, firstRetryDelayMs: 50 }),
       worker: false,
@@ -35,6 +36,9 @@ import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
     const token = freshTestToken();
     api.failNext(1, { status: 503 });
     expect((await shop.sendConversion({ token })).status).toBe('queued');
+    api.failNext(1, { status: 500 });
+    const redemption = { couponCode: 'WORKER-1', orderId: 'worker-order', email: 'a@b.example' };
+    expect((await shop.redeemCoupon(redemption)).status).toBe('queued');
     await shop.close();
     await Promise.all([client.quit(), queueConnection.quit()]);
 
@@ -47,6 +51,8 @@ import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
           SOVENDUS_PRODUCT_ID: PRODUCT_ID,
           SOVENDUS_API_KEY: API_KEY,
           SOVENDUS_API_BASE_URL: api.url,
+          SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '1234',
+          SOVENDUS_COUPON_API_BASE_URL: api.url,
           REDIS_URL: redisServer.url,
         },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -56,16 +62,19 @@ import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
     worker.stderr.on('data', (chunk: Buffer) => {
       log += chunk.toString('utf8');
     });
-    for (let waited = 0; api.conversions.length === 0 && waited < 10_000; waited += 50) {
+    const delivered = () => api.conversions.length + api.redemptions.length;
+    for (let waited = 0; delivered() < 2 && waited < 10_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(api.conversions.map((call) => call.token)).toEqual([token]);
+    expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual(['WORKER-1']);
     const exitCode = await new Promise<number | null>((exited) => {
       worker.once('exit', exited);
       worker.kill('SIGTERM');
     });
     expect(exitCode).toBe(0);
     expect(log).toContain('conversion sent');
+    expect(log).toContain('coupon redemption sent');
     expect(log).not.toContain(API_KEY);
   }, 20_000);
 });

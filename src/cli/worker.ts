@@ -18,7 +18,7 @@ const consoleLogger: SovendusLogger = {
 };
 
 /**
- * `sovendus-express worker`: delivers queued conversions in a process of its own, for shops
+ * `sovendus-express worker`: delivers queued conversions and coupon redemptions in a process of its own, for shops
  * that create their instance with `worker: false`. Uses the queue's default name and prefix,
  * the same Redis (REDIS_URL) and the same settings as the shop. Resolves to a stop function.
  */

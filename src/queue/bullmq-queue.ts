@@ -9,15 +9,15 @@ import {
 export interface BullMQDeliveryQueueOptions {
   /** Where the queue lives: ioredis options, or an ioredis client (the shop keeps owning it). */
   connection: ConnectionOptions;
-  /** The queue's name. Default `sovendus-conversions`. */
+  /** The queue's name. Default `sovendus-conversions` (it carries coupon redemptions too). */
   name?: string;
   /** BullMQ's key prefix. Default `bull`. */
   prefix?: string;
-  /** How long a conversion is retried before it is dead, in milliseconds. Default 24 hours. */
+  /** How long a delivery (conversion or redemption) is retried before it is dead, in milliseconds. Default 24 hours. */
   retryWindowMs?: number;
   /** The first retry's delay; each later one doubles. Default 30 seconds. */
   firstRetryDelayMs?: number;
-  /** Conversions delivered at once by one worker. Default `5`. */
+  /** Deliveries made at once by one worker. Default `5`. */
   concurrency?: number;
 }
 
@@ -41,7 +41,7 @@ export function attemptsForWindow(windowMs: number, firstDelayMs: number): numbe
  */
 export class BullMQDeliveryQueue implements DeliveryQueue {
   readonly name: string;
-  /** Attempts per conversion, from the retry window. */
+  /** Attempts per delivery, from the retry window. */
   readonly attempts: number;
   readonly #queue: Queue<QueuedDelivery>;
   readonly #options: BullMQDeliveryQueueOptions;
@@ -91,12 +91,12 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     this.#worker.on('error', () => undefined);
   }
 
-  /** How many conversions are dead (out of retries, or refused for good). */
+  /** How many deliveries are dead (out of retries, or refused for good). */
   deadCount(): Promise<number> {
     return this.#queue.getFailedCount();
   }
 
-  /** How many conversions wait for delivery (waiting, delayed or running). */
+  /** How many deliveries wait (waiting, delayed or running). */
   pendingCount(): Promise<number> {
     return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
   }
