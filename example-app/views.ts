@@ -22,7 +22,7 @@ const STYLE = `
   header { display: flex; justify-content: space-between; align-items: center; gap: 1rem; }
   header a { color: inherit; }
   .status { border: 1px solid #c7c7cc; border-radius: .5rem; padding: .25rem .75rem; background: #f5f5f7; font-size: .9rem; }
-  .result { border-left: .35rem solid #8e8e93; padding: .5rem 1rem; background: #f5f5f7; }
+  .result { border-left: .35rem solid #8e8e93; padding: .5rem 1rem; background: #f5f5f7; margin-bottom: 1rem; }
   .result.sent { border-color: #248a3d; }
   .result.failed { border-color: #d70015; }
   ul.products { list-style: none; padding: 0; display: grid; gap: 1rem; }

@@ -33,7 +33,12 @@ beforeAll(async () => {
     );
   }
   api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
-  sovendus = createSovendus({ productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: api.url });
+  sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+  });
   const app = createExampleShop({ sovendus, sessionSecret: 'e2e', sessionMaxAgeMs: 2_592_000_000 });
   server = await new Promise<Server>((listening) => {
     const started = app.listen(0, '127.0.0.1', () => {
@@ -66,7 +71,7 @@ afterAll(async () => {
   await api.close();
 });
 
-it('converts a visitor who lands with the test token, shops and checks out', async () => {
+it('converts a visitor who lands with the test token, shops and checks out with a voucher', async () => {
   const page = await browser.newPage();
   await page.goto(`${shopUrl}/?sovReqToken=${TEST_TOKEN}`);
   expect(await page.getByTestId('sovendus-status').textContent()).toContain('12345-te…');
@@ -75,12 +80,15 @@ it('converts a visitor who lands with the test token, shops and checks out', asy
   await page.getByRole('button', { name: 'Add to cart' }).click();
   await page.getByRole('link', { name: 'Go to checkout' }).click();
   await page.getByLabel('Your name').fill('Ada Lovelace');
+  await page.getByLabel('Voucher code (optional)').fill('WELCOME-10');
   await page.getByRole('button', { name: 'Place order' }).click();
 
   const result = page.getByTestId('sovendus-result');
   expect(await result.textContent()).toContain('Sovendus conversion sent');
+  expect(await page.getByTestId('voucher-result').textContent()).toContain('Voucher code reported');
   expect(await page.getByTestId('sovendus-status').textContent()).toContain('none');
   expect((await page.screenshot({ path: SCREENSHOT, fullPage: true })).length).toBeGreaterThan(0);
 
-  expect(api.calls.map((call) => [call.token, call.reply])).toEqual([[TEST_TOKEN, 200]]);
+  expect(api.conversions.map((call) => call.token)).toEqual([TEST_TOKEN]);
+  expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual(['WELCOME-10']);
 }, 60_000);
