@@ -54,10 +54,13 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
         signal: controller.signal,
         redirect: 'manual',
       });
-      const message = readSovendusMessage(await response.text(), secret);
+      // Read to the end either way, so the connection can be reused; only a failure's
+      // message and Retry-After matter, so a 200 (nearly every call) skips parsing them.
+      const text = await response.text();
+      if (response.status === 200) return classify(200, undefined, undefined);
       return classify(
         response.status,
-        message,
+        readSovendusMessage(text, secret),
         parseRetryAfter(response.headers.get('retry-after')),
       );
     } catch (error) {
