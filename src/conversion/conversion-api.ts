@@ -19,14 +19,13 @@ export function conversionUrl(apiBaseUrl: string, productId: string, token: stri
   return `${apiBaseUrl}/ext/${encodeURIComponent(productId)}/${encodeURIComponent(token)}/api`;
 }
 
-/** Maps one answer of the conversion API to success or a typed error, by the protocol's table. */
-export const classifyConversionResponse: ApiCall['classify'] = (
+/** Maps a failed answer of the conversion API to a typed error, by the protocol's table. */
+export const classifyConversionFailure: ApiCall['classifyFailure'] = (
   status,
   sovendusMessage,
   retryAfterMs,
 ) => {
   const details = { status, sovendusMessage };
-  if (status === 200) return { ok: true };
   if (status === 403) return { ok: false, error: new SovendusInvalidApiKeyError(details) };
   if (status === 404) return { ok: false, error: new SovendusNotFoundError(details) };
   if (status === 422) return { ok: false, error: new SovendusInvalidParametersError(details) };
@@ -50,7 +49,7 @@ export function createConversionApi(options: {
       sender.send({
         url: conversionUrl(apiBaseUrl, productId, token),
         body,
-        classify: classifyConversionResponse,
+        classifyFailure: classifyConversionFailure,
         secret: apiKey,
       }),
   };

@@ -8,14 +8,13 @@ export interface CouponApi {
   send(redemption: Redemption): Promise<ApiOutcome>;
 }
 
-/** Maps one answer of the coupon API to success or a typed error, by the protocol's table. */
-export const classifyCouponResponse: ApiCall['classify'] = (
+/** Maps a failed answer of the coupon API to a typed error, by the protocol's table. */
+export const classifyCouponFailure: ApiCall['classifyFailure'] = (
   status,
   sovendusMessage,
   retryAfterMs,
 ) => {
   const details = { status, sovendusMessage };
-  if (status === 200) return { ok: true };
   if (status === 404) {
     const message =
       'Sovendus answered 404 to the coupon redemption: the trafficSourceNumber is malformed ' +
@@ -66,7 +65,7 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
           email_hash: redemption.emailHash,
           traffic_medium_public_id: trafficMediumPublicId,
         }),
-        classify: classifyCouponResponse,
+        classifyFailure: classifyCouponFailure,
       }),
   };
 }

@@ -1,5 +1,5 @@
 import { SovendusUnavailableError, type SovendusError } from '../errors.js';
-import { readSovendusMessage, type AttemptOutcome } from './response.js';
+import { readSovendusMessage, type AttemptOutcome, type FailedAttempt } from './response.js';
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
 export interface ApiSenderOptions {
@@ -13,12 +13,15 @@ export interface ApiCall {
   url: string;
   /** The JSON body, already serialized. */
   body: string;
-  /** Maps an HTTP answer to success or a typed error; the API's own table decides. */
-  classify: (
+  /**
+   * Maps an answer other than 200 (the one success both APIs know) to a typed error; the
+   * API's own table decides.
+   */
+  classifyFailure: (
     status: number,
     sovendusMessage: string | undefined,
     retryAfterMs: number | undefined,
-  ) => AttemptOutcome;
+  ) => FailedAttempt;
   /** A secret in the body that must never come back out in a message (the API key). */
   secret?: string | undefined;
 }
@@ -41,7 +44,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
   const { timeoutMs, retry } = options;
   const fetchImpl = options.fetch;
 
-  async function attempt({ url, body, classify, secret }: ApiCall): Promise<AttemptOutcome> {
+  async function attempt({ url, body, classifyFailure, secret }: ApiCall): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => {
       controller.abort();
@@ -57,8 +60,8 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
       // Read to the end either way, so the connection can be reused; only a failure's
       // message and Retry-After matter, so a 200 (nearly every call) skips parsing them.
       const text = await response.text();
-      if (response.status === 200) return classify(200, undefined, undefined);
-      return classify(
+      if (response.status === 200) return { ok: true };
+      return classifyFailure(
         response.status,
         readSovendusMessage(text, secret),
         parseRetryAfter(response.headers.get('retry-after')),

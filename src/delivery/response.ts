@@ -1,7 +1,12 @@
 import { SovendusError, SovendusUnavailableError, type SovendusErrorDetails } from '../errors.js';
 
-export type AttemptOutcome =
-  { ok: true } | { ok: false; error: SovendusError; retryAfterMs?: number | undefined };
+export interface FailedAttempt {
+  ok: false;
+  error: SovendusError;
+  retryAfterMs?: number | undefined;
+}
+
+export type AttemptOutcome = { ok: true } | FailedAttempt;
 
 const MAX_MESSAGE_LENGTH = 200;
 
@@ -35,7 +40,7 @@ export function readSovendusMessage(body: string, secret: string | undefined): s
 export function transientFailure(
   details: SovendusErrorDetails & { status: number },
   retryAfterMs: number | undefined,
-): AttemptOutcome {
+): FailedAttempt {
   return {
     ok: false,
     error: new SovendusUnavailableError(`HTTP ${details.status}`, details),
@@ -47,7 +52,7 @@ export function transientFailure(
 export function unexpectedStatus(
   { status, sovendusMessage }: { status: number; sovendusMessage: string | undefined },
   setting: string,
-): AttemptOutcome {
+): FailedAttempt {
   return {
     ok: false,
     error: new SovendusError(
