@@ -74,7 +74,7 @@ function parseStoredToken(raw: string | null): StoredToken | undefined {
 /**
  * Keeps tokens in Redis, shared by every instance of the shop. Keys:
  * `{prefix}token:{sessionKey}` (JSON, with the token's TTL) and `{prefix}claim:{id}` (the
- * send claims that make each conversion go out once).
+ * send claims that make each conversion and redemption go out once).
  */
 export class RedisTokenStore implements TokenStore {
   readonly #redis: RedisCommands;
@@ -144,20 +144,23 @@ export class RedisTokenStore implements TokenStore {
     consumed?: ConsumedToken,
   ): Promise<void> {
     const ttl = String(ttlSeconds * 1000);
-    const claims = this.#batches(keys.map((key) => this.#claimKey(key)));
-    if (consumed === undefined) {
-      await Promise.all(claims.map((batch) => this.#redis.eval(COMPLETE_CLAIMS, batch, [ttl])));
-      return;
-    }
-    const tokenKey = this.#tokenKey(consumed.sessionKey);
-    const withToken = [ttl, tokenPrefix(consumed.token)];
+    const claimKeys = keys.map((key) => this.#claimKey(key));
+    const token = consumed && {
+      key: this.#tokenKey(consumed.sessionKey),
+      args: [ttl, tokenPrefix(consumed.token)],
+    };
     if (!this.#redis.isCluster) {
-      await this.#redis.eval(COMPLETE_CLAIMS, [...(claims[0] ?? []), tokenKey], withToken);
+      // One script: the claims, then the token's key when there is one.
+      await this.#redis.eval(
+        COMPLETE_CLAIMS,
+        token ? [...claimKeys, token.key] : claimKeys,
+        token ? token.args : [ttl],
+      );
       return;
     }
     await Promise.all([
-      ...claims.map((batch) => this.#redis.eval(COMPLETE_CLAIMS, batch, [ttl])),
-      this.#redis.eval(COMPLETE_CLAIMS, [tokenKey], withToken),
+      ...claimKeys.map((key) => this.#redis.eval(COMPLETE_CLAIMS, [key], [ttl])),
+      ...(token ? [this.#redis.eval(COMPLETE_CLAIMS, [token.key], token.args)] : []),
     ]);
   }
 
@@ -176,14 +179,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async #release(claimKeys: string[], owner: string): Promise<void> {
-    await Promise.all(
-      this.#batches(claimKeys).map((batch) => this.#redis.eval(RELEASE_CLAIMS, batch, [owner])),
-    );
-  }
-
-  /** How keys are grouped into script calls: all in one, or on a cluster one call per key. */
-  #batches(keys: string[]): string[][] {
-    if (keys.length === 0) return [];
-    return this.#redis.isCluster ? keys.map((key) => [key]) : [keys];
+    if (claimKeys.length === 0) return;
+    // One script for all, or on a cluster one per key.
+    const batches = this.#redis.isCluster ? claimKeys.map((key) => [key]) : [claimKeys];
+    await Promise.all(batches.map((batch) => this.#redis.eval(RELEASE_CLAIMS, batch, [owner])));
   }
 }
