@@ -97,8 +97,7 @@ export class SovendusUnavailableError extends SovendusError {
   constructor(reason: string, details: SovendusErrorDetails = {}) {
     super(
       'UNAVAILABLE',
-      details.message ??
-        `Sovendus is unavailable (${reason}); nothing is lost: a later try can send it.`,
+      details.message ?? `Sovendus is unavailable (${reason}); a later try can send it.`,
       true,
       details,
     );
