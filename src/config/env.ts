@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SovendusConfigError } from '../errors.js';
+import type { CouponOptions } from '../types.js';
 import {
   apiBaseUrlField,
   apiKeyField,
@@ -46,13 +47,7 @@ export interface SovendusEnvConfig {
   /** `REDIS_URL`: connect a `RedisTokenStore` to it; when unset, the memory store is used. */
   redisUrl?: string | undefined;
   /** Set when `SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER` is. */
-  coupons?:
-    | {
-        trafficSourceNumber: string;
-        trafficMediumPublicId?: string | undefined;
-        apiBaseUrl?: string | undefined;
-      }
-    | undefined;
+  coupons?: CouponOptions | undefined;
 }
 
 // Environment values are strings; an empty one means "not set", as in most .env tooling.
