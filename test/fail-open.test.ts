@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, type SovendusEvents } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { keysUnder } from './support/redis.js';
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
@@ -24,9 +28,9 @@ async function timed<T>(work: () => PromiseLike<T>): Promise<{ value: T; ms: num
   return { value, ms: performance.now() - started };
 }
 
-function shopOn(client: Redis) {
+function shopOn(client: Redis, prefix = `sovendus-fail-open:${process.pid}:`) {
   const shop = createShop({
-    store: new RedisTokenStore({ client, prefix: `sovendus-fail-open:${process.pid}:` }),
+    store: new RedisTokenStore({ client, prefix }),
     apiBaseUrl: api.url,
     storeTimeoutMs: STORE_TIMEOUT_MS,
   });
@@ -134,5 +138,55 @@ describe('a Redis that accepts connections but never answers', () => {
       status: 'sent',
       token,
     });
+  });
+});
+
+(hasRedisServer ? describe : describe.skip)('a Redis outage in the middle of a delivery', () => {
+  const prefix = `sovendus-mid-delivery:${process.pid}:`;
+  let directory: string;
+  let server: RedisServer;
+  let client: Redis;
+  // An append-only file synced on every write, so a killed Redis comes back with its claims.
+  const persistent = () => ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', directory];
+
+  beforeEach(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'sovendus-mid-delivery-'));
+    server = await startRedisServer(undefined, persistent());
+    // Without an offline queue, a command sent while Redis is down fails at once and is never
+    // replayed: only the package's own retries can record what it sent.
+    client = new Redis(server.url, { enableOfflineQueue: false, retryStrategy: () => 50 });
+    await new Promise((ready) => client.once('ready', ready));
+    api.reset();
+  });
+  afterEach(async () => {
+    client.disconnect();
+    await server.kill();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  async function claimValues(): Promise<(string | null)[]> {
+    const keys = await keysUnder(client, `${prefix}claim:`);
+    return keys.length > 0 ? client.mget(...keys) : [];
+  }
+
+  it('records a conversion that Sovendus accepted while Redis was down, once Redis is back', async () => {
+    const { sovendus } = shopOn(client, prefix);
+    api.enqueue({ status: 200, delayMs: 300 }); // Redis dies while Sovendus answers
+    const sending = sovendus.sendConversion({ token: freshTestToken(), orderId: 'order-1' });
+    while (api.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await server.kill();
+    expect(await sending).toMatchObject({ status: 'sent' });
+
+    server = await startRedisServer(server.port, persistent());
+    let values = await claimValues().catch(() => []);
+    for (let waited = 0; waited < 5_000 && values.join() !== 'sent,sent'; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      values = await claimValues().catch(() => []);
+    }
+    // Both claims (token and order) say "sent": no queued retry can send it again once their
+    // leases would have run out.
+    expect(values).toEqual(['sent', 'sent']);
+    expect(api.conversions).toHaveLength(1);
+    await sovendus.close();
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
@@ -38,6 +39,7 @@ import type {
   TokenStore,
 } from '../types.js';
 import type { ApiOutcome } from './api-sender.js';
+import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
 
 export interface DeliveryServiceOptions {
   /** Absent when the shop gave no productId and apiKey: it only redeems coupons. */
@@ -226,6 +228,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     const facts = kind.facts(delivery);
     const keys = kind.claimKeys(delivery);
     const owner = randomUUID();
+    const leaseEnds = Date.now() + leaseMs;
     let claim;
     try {
       claim = await store.acquireClaims(keys, owner, leaseMs);
@@ -246,15 +249,43 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     try {
       // One round trip: the claims become "sent" and a session's token goes.
       await store.completeClaims(keys, ttlSeconds, kind.consumed(delivery));
-    } catch {
-      // The one window where a duplicate is possible: Sovendus accepted, but the store could
-      // not record it. Say so loudly; the claims' leases still block resends for a while.
-      log.error(kind.logFields(delivery), `${kind.noun} sent, but not recorded as sent`);
+    } catch (error) {
+      log.warn(
+        { err: error, ...kind.logFields(delivery) },
+        `${kind.noun} sent, but not yet recorded as sent: trying again`,
+      );
+      void track(recordLate(kind, delivery, keys, leaseEnds));
     }
     const sent = { status: 'sent', ...facts, attempts: outcome.attempts } as const;
     log.info({ ...kind.logFields(delivery), attempts: outcome.attempts }, `${kind.noun} sent`);
     kind.sent(sent);
     return { kind: 'settled', result: sent };
+  }
+
+  /**
+   * Sovendus accepted, but the store could not record it. Until the claims' leases end they
+   * keep every other sender out; after that, a queued retry of the same delivery would send it
+   * again. So the record is retried, off the request, for as long as the leases last.
+   */
+  async function recordLate<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    delivery: D,
+    keys: readonly string[],
+    leaseEnds: number,
+  ): Promise<void> {
+    for (let retry = 1; Date.now() < leaseEnds; retry += 1) {
+      await sleep(backoffDelayMs(retry, RECORD_RETRY, undefined), undefined, { ref: false });
+      try {
+        await store.completeClaims(keys, ttlSeconds, kind.consumed(delivery));
+        log.info(kind.logFields(delivery), `${kind.noun} recorded as sent`);
+        return;
+      } catch {
+        // Still unreachable: the next try follows.
+      }
+    }
+    // The one window where a duplicate is possible: the store stayed out of reach for longer
+    // than the leases. Say so loudly.
+    log.error(kind.logFields(delivery), `${kind.noun} sent, but not recorded as sent`);
   }
 
   /** The request path: what still fails transiently goes to the queue, when there is one. */

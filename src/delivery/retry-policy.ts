@@ -25,7 +25,7 @@ export interface RetryPolicy {
  */
 export function backoffDelayMs(
   retry: number,
-  policy: RetryPolicy,
+  policy: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs'>,
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number {
@@ -33,6 +33,16 @@ export function backoffDelayMs(
   const jittered = nominal / 2 + (random() * nominal) / 2;
   return Math.round(Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0)));
 }
+
+/**
+ * How often a sent delivery that the store failed to record is recorded again. Nobody waits
+ * for it, so it can wait long; it starts short because most outages are blips, and the claims'
+ * leases (which keep other senders out meanwhile) run out after some seconds.
+ */
+export const RECORD_RETRY: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs'> = {
+  minDelayMs: 50,
+  maxDelayMs: 1_000,
+};
 
 /** The longest a send can take: every attempt timing out, every wait at its cap. */
 export function worstCaseSendMs(policy: RetryPolicy, timeoutMs: number): number {
