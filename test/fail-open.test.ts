@@ -189,4 +189,22 @@ describe('a Redis that accepts connections but never answers', () => {
     expect(api.conversions).toHaveLength(1);
     await sovendus.close();
   });
+
+  it('gives back a claim that landed after its deadline, so the next checkout sends', async () => {
+    const { app } = shopOn(client, prefix);
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    await visitor.get(`/?sovReqToken=${token}`).expect(200);
+    const admin = new Redis(server.url);
+    // Writes (and scripts) wait for 500 ms: the claim misses its deadline, then lands.
+    await admin.client('PAUSE', 500, 'WRITE');
+    const during = await visitor.post('/checkout').send({});
+    expect(during.body).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    admin.disconnect();
+
+    const after = await visitor.post('/checkout').send({});
+    expect(after.body).toMatchObject({ status: 'sent', token });
+    expect(api.conversions).toHaveLength(1);
+  });
 });

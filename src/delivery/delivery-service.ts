@@ -233,6 +233,11 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     try {
       claim = await store.acquireClaims(keys, owner, leaseMs);
     } catch (error) {
+      // A claim that missed its deadline may still land later, and would then turn every next
+      // try into a "duplicate" until its lease ends, though nothing was sent. The release goes
+      // out behind it on the same connection, so it lands after it. Its failure is the outage
+      // already reported.
+      void track(store.releaseClaims(keys, owner).catch(() => undefined));
       return { kind: 'failed', error: error as SovendusStoreError, attempts: 0 };
     }
     if (claim !== 'acquired') {

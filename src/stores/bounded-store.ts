@@ -8,7 +8,8 @@ import type { TokenStore } from '../types.js';
  * without a deadline a Redis outage would stall every request that carries a token.
  *
  * A call that misses its deadline may still complete later; every store operation is safe
- * to land late (a save is the newest click anyway, a claim lease expires by itself).
+ * to land late (a save is the newest click anyway, and the delivery service gives back a claim
+ * it could not take in time, and records again a completion that failed).
  */
 export function boundStore(store: TokenStore, timeoutMs: number): TokenStore {
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
