@@ -147,6 +147,41 @@ describe('sendConversion', () => {
     expect(error.retryable).toBe(true);
   });
 
+  it('reads an answer that arrived while the event loop stalled past the timeout', async () => {
+    // Answers at once, then blocks the process (a long GC, a busy shop) beyond the timeout:
+    // the answer waits in the socket when the timer comes due.
+    let calls = 0;
+    const stalling = createServer((req, res) => {
+      calls += 1;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        const until = Date.now() + 200;
+        while (Date.now() < until);
+      });
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const stalled = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`,
+      timeoutMs: 100,
+      retry: { attempts: 2, minDelayMs: 1, maxDelayMs: 1 },
+    });
+    try {
+      // Sovendus counted that answer: reading it, not retrying, keeps it one conversion.
+      expect(await stalled.sendConversion({ token: freshTestToken() })).toMatchObject({
+        status: 'sent',
+        attempts: 1,
+      });
+      expect(calls).toBe(1);
+    } finally {
+      await stalled.close();
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
+
   it('reports a refused connection as UNAVAILABLE', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

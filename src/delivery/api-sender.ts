@@ -46,8 +46,14 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
 
   async function attempt({ url, body, classifyFailure, secret }: ApiCall): Promise<AttemptOutcome> {
     const controller = new AbortController();
+    // The abort waits for the event loop's next round of I/O: when the process itself stalled
+    // past the timeout (a long GC, a busy shop), an answer that arrived meanwhile is read, not
+    // thrown away and sent again (Sovendus has counted it).
+    let abortAfterIo: NodeJS.Immediate | undefined;
     const timer = setTimeout(() => {
-      controller.abort();
+      abortAfterIo = setImmediate(() => {
+        controller.abort();
+      });
     }, timeoutMs);
     try {
       const response = await fetchImpl(url, {
@@ -73,6 +79,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
       return { ok: false, error: new SovendusUnavailableError(reason, { cause: error }) };
     } finally {
       clearTimeout(timer);
+      clearImmediate(abortAfterIo);
     }
   }
 
