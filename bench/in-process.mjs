@@ -99,7 +99,9 @@ const PAIRS = [
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const results = [];
+const only = process.env.BENCH_ONLY; // as in run.mjs: a substring of a comparison's name
 for (const pair of PAIRS) {
+  if (only && !pair.name.includes(only)) continue;
   const reference = [];
   const ours = [];
   // Round 0 warms up (JIT, connections) and is not counted.
