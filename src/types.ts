@@ -54,7 +54,8 @@ export interface TokenStore {
   /**
    * Takes every claim in `keys` for `leaseMs`, or none of them, atomically across every
    * process that shares the store. When one is taken, says why: `completed` (the delivery was
-   * accepted) wins over `held` (another sender has it now, and may still fail).
+   * accepted) wins over `held` (another sender has it now, and may still fail). Claims `owner`
+   * already holds count as free, so a call repeated after a lost answer is `acquired` again.
    */
   acquireClaims(keys: readonly string[], owner: string, leaseMs: number): Promise<ClaimOutcome>;
   /**

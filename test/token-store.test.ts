@@ -99,6 +99,13 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     expect(grants.filter((grant) => grant === 'held')).toHaveLength(19);
   });
 
+  it('grants claims again to their owner, as a call repeated after a lost answer', async () => {
+    const claims = [unique('claim'), unique('claim')];
+    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('held');
+  });
+
   it('takes all the claims of a delivery or none of them', async () => {
     const token = unique('token-claim');
     const order = unique('order-claim');

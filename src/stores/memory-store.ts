@@ -89,7 +89,9 @@ export class MemoryTokenStore implements TokenStore {
     // One synchronous pass: nothing can run in between, so all-or-none comes for free.
     const current = keys.map((key) => this.#claims.get(key));
     if (current.includes(COMPLETED)) return Promise.resolve('completed');
-    if (current.some((value) => value !== undefined)) return Promise.resolve('held');
+    if (current.some((value) => value !== undefined && value !== owner)) {
+      return Promise.resolve('held');
+    }
     for (const key of keys) this.#claims.set(key, owner, leaseMs);
     return Promise.resolve('acquired');
   }

@@ -17,13 +17,15 @@ export interface RedisTokenStoreOptions {
 // once per key instead.
 const COMPLETED = 'sent';
 
-// All or none: `completed` wins over `held`, because it is final.
+// All or none: `completed` wins over `held`, because it is final. A claim its owner (ARGV[1])
+// already holds counts as free: a client re-sends a script whose answer a dropped connection
+// lost.
 const ACQUIRE_CLAIMS = `
 local held = 0
 for _, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
   if value == '${COMPLETED}' then return 2 end
-  if value then held = 1 end
+  if value and value ~= ARGV[1] then held = 1 end
 end
 if held == 1 then return 1 end
 for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
