@@ -1,31 +1,31 @@
 /**
- * Runs `work` but gives up waiting after `timeoutMs`, rejecting with `onTimeout()`; any failure
- * of `work` is rejected as `onFailure(error)`. The work itself may still finish later: callers
- * use this only for operations that are safe to land late.
+ * Runs `work` but gives up waiting after `timeoutMs`, rejecting with `onTimeout(pending)`; any
+ * failure of `work` is rejected as `onFailure(error)`. The work itself may still finish later,
+ * as `pending`: callers use this only for operations that are safe to land late, or that
+ * watch `pending` and see them through.
  */
 export function withDeadline<T>(
   work: () => Promise<T>,
   timeoutMs: number,
-  onTimeout: () => Error,
+  onTimeout: (pending: Promise<T>) => Error,
   onFailure: (error: unknown) => Error,
 ): Promise<T> {
+  // Via a promise, so that work that throws synchronously is handled like work that rejects.
+  const pending = Promise.resolve().then(work);
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(onTimeout());
+      reject(onTimeout(pending));
     }, timeoutMs);
     timer.unref();
-    // Via a promise, so that work that throws synchronously is handled like work that rejects.
-    Promise.resolve()
-      .then(work)
-      .then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(onFailure(error));
-        },
-      );
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(onFailure(error));
+      },
+    );
   });
 }

@@ -55,6 +55,7 @@ export type {
   RedemptionSent,
   RetryOptions,
   SendConversionOptions,
+  SessionClaims,
   Sovendus,
   SovendusEvents,
   SovendusLogger,

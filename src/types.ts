@@ -30,6 +30,14 @@ export interface StoredToken {
 /** What `TokenStore.acquireClaims` came to. */
 export type ClaimOutcome = 'acquired' | 'held' | 'completed';
 
+/** What `TokenStore.acquireSessionClaims` found and came to. */
+export interface SessionClaims {
+  /** The session's token, as `getToken` would have read it. */
+  entry: StoredToken;
+  /** Whether this token's claims (its own, then the others) were taken. */
+  claim: ClaimOutcome;
+}
+
 /** The session token a delivery used up: deleted once it is accepted, unless a newer click replaced it. */
 export interface ConsumedToken {
   sessionKey: string;
@@ -69,6 +77,19 @@ export interface TokenStore {
   ): Promise<void>;
   /** Gives the claims up after a failed send, each only while `owner` still holds it. */
   releaseClaims(keys: readonly string[], owner: string): Promise<void>;
+  /**
+   * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
+   * the claims of its conversion (as `acquireClaims`), that is the token's own claim
+   * `conversion:{productId}:{token}` followed by `keys`, in one step. `undefined` when the
+   * session holds no token: then nothing is claimed. Without it, the package calls `getToken`
+   * and then `acquireClaims`, one round trip more.
+   */
+  acquireSessionClaims?(
+    sessionKey: string,
+    keys: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<SessionClaims | undefined>;
 }
 
 /** Retries for transient failures (5xx, 429, timeouts, network errors). */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { BullMQDeliveryQueue } from '../src/bullmq.js';
 import { RedisTokenStore, type SovendusEvents } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { keysUnder } from './support/redis.js';
@@ -164,6 +165,13 @@ describe('a Redis that accepts connections but never answers', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
+  /** Writes (and scripts) wait for `ms`: a claim sent meanwhile misses its deadline, then lands. */
+  async function pauseWrites(ms: number): Promise<void> {
+    const admin = new Redis(server.url);
+    await admin.client('PAUSE', ms, 'WRITE');
+    admin.disconnect();
+  }
+
   async function claimValues(): Promise<(string | null)[]> {
     const keys = await keysUnder(client, `${prefix}claim:`);
     return keys.length > 0 ? client.mget(...keys) : [];
@@ -190,21 +198,55 @@ describe('a Redis that accepts connections but never answers', () => {
     await sovendus.close();
   });
 
-  it('gives back a claim that landed after its deadline, so the next checkout sends', async () => {
-    const { app } = shopOn(client, prefix);
+  // A checkout claims the session's token; sendConversion claims the token it is given.
+  it.each(['checkout', 'sendConversion'])(
+    'gives back a claim that landed after its deadline, so the next try sends (%s)',
+    async (path) => {
+      const { app, sovendus } = shopOn(client, prefix);
+      const visitor = request.agent(app);
+      const token = freshTestToken();
+      await visitor.get(`/?sovReqToken=${token}`).expect(200);
+      const convert = async () =>
+        path === 'checkout'
+          ? ((await visitor.post('/checkout').send({})).body as unknown)
+          : sovendus.sendConversion({ token });
+      await pauseWrites(500); // the claim misses its deadline, then lands
+      expect(await convert()).toMatchObject({
+        status: 'failed',
+        error: { code: 'STORE_UNAVAILABLE' },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+
+      expect(await convert()).toMatchObject({ status: 'sent', token });
+      expect(api.conversions).toHaveLength(1);
+    },
+  );
+
+  it('queues a checkout whose claim landed after its deadline, and its worker sends it', async () => {
+    const queue = new BullMQDeliveryQueue({
+      connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null },
+      prefix: `${prefix}bull`,
+      firstRetryDelayMs: 20,
+    });
+    const { app, sovendus } = createShop({
+      store: new RedisTokenStore({ client, prefix }),
+      apiBaseUrl: api.url,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      queue,
+    });
     const visitor = request.agent(app);
     const token = freshTestToken();
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
-    const admin = new Redis(server.url);
-    // Writes (and scripts) wait for 500 ms: the claim misses its deadline, then lands.
-    await admin.client('PAUSE', 500, 'WRITE');
-    const during = await visitor.post('/checkout').send({});
-    expect(during.body).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    admin.disconnect();
+    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    await pauseWrites(500);
+    expect((await visitor.post('/checkout').send({})).body).toMatchObject({
+      status: 'failed',
+      error: { code: 'STORE_UNAVAILABLE' },
+    });
 
-    const after = await visitor.post('/checkout').send({});
-    expect(after.body).toMatchObject({ status: 'sent', token });
+    expect(await sent).toMatchObject({ token });
     expect(api.conversions).toHaveLength(1);
+    expect((await visitor.get('/token')).body).toEqual({ token: null });
+    await sovendus.close();
   });
 });

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { createClient } from 'redis';
+import { tokenClaimKey } from '../src/claim-keys.js';
 import {
   MemoryTokenStore,
   RedisTokenStore,
+  type SessionClaims,
   type StoredToken,
   type TokenStore,
 } from '../src/index.js';
+import { readThenClaim } from '../src/stores/session-claims.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
 import { hasRedisCli, hasRedisServer, startRedisCluster } from './support/redis-server.js';
 import { PRODUCT_ID } from './support/shop.js';
@@ -162,6 +165,40 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     await store.completeClaims(next, 60, { sessionKey: session, token: 'newer' });
     expect(await store.getToken(session)).toBeUndefined();
   });
+
+  // The checkout's shortcut; for a store without it (MemoryTokenStore), the two steps the
+  // delivery service takes instead.
+  const acquireSessionClaims = (
+    sessionKey: string,
+    keys: readonly string[],
+    owner: string,
+  ): Promise<SessionClaims | undefined> =>
+    store.acquireSessionClaims?.(sessionKey, keys, owner, 5_000) ??
+    readThenClaim(store, sessionKey, keys, owner, 5_000);
+
+  it("reads the session's token and claims its conversion, under the token's own claim", async () => {
+    const session = unique('session');
+    const token = unique('session-token');
+    const order = unique('order-claim');
+    await store.saveToken(session, entry(token), 60);
+    expect(await acquireSessionClaims(session, [order], 'a')).toEqual({
+      entry: entry(token),
+      claim: 'acquired',
+    });
+    // The same claims sendConversion takes for this token, whoever sends it.
+    expect(await store.acquireClaims([tokenClaimKey(PRODUCT_ID, token)], 'b', 5_000)).toBe('held');
+    expect(await store.acquireClaims([order], 'b', 5_000)).toBe('held');
+    await store.completeClaims([tokenClaimKey(PRODUCT_ID, token), order], 60);
+    expect(await acquireSessionClaims(session, [unique('order-claim')], 'c')).toMatchObject({
+      claim: 'completed',
+    });
+  });
+
+  it('claims nothing for a session without a token', async () => {
+    const order = unique('order-claim');
+    expect(await acquireSessionClaims(unique('session'), [order], 'a')).toBeUndefined();
+    expect(await store.acquireClaims([order], 'b', 5_000)).toBe('acquired');
+  });
 });
 
 describe('MemoryTokenStore bounds', () => {
@@ -188,5 +225,8 @@ describe('RedisTokenStore', () => {
     await expect(
       redis.store.completeClaims(claim, 60, { sessionKey: session, token: 'x' }),
     ).resolves.toBeUndefined();
+    const order = [unique('claim')];
+    expect(await redis.store.acquireSessionClaims(session, order, 'a', 5_000)).toBeUndefined();
+    expect(await redis.store.acquireClaims(order, 'b', 5_000)).toBe('acquired');
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { couponClaimKey, orderClaimKey, tokenClaimKeys } from '../claim-keys.js';
 import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
@@ -22,11 +23,14 @@ import type {
   QueuedDelivery,
   QueuedRedemption,
 } from '../queue/delivery-queue.js';
+import { stillLanding, type BoundedStore } from '../stores/bounded-store.js';
 import { checkToken, maskToken } from '../token.js';
 import type {
+  ClaimOutcome,
   CompleteOptions,
   ConsumedToken,
   ConversionFacts,
+  ConversionFailed,
   ConversionResult,
   DeliveryDuplicate,
   DeliveryFailed,
@@ -36,7 +40,7 @@ import type {
   RedemptionFacts,
   RedemptionResult,
   SendConversionOptions,
-  TokenStore,
+  SessionClaims,
 } from '../types.js';
 import type { ApiOutcome } from './api-sender.js';
 import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
@@ -47,7 +51,7 @@ export interface DeliveryServiceOptions {
   /** Absent when the shop gave no `coupons` option. */
   couponApi: CouponApi | undefined;
   /** Already bounded by `boundStore`: its calls end in time and fail as `SovendusStoreError`. */
-  store: TokenStore;
+  store: BoundedStore;
   events: SovendusEventHub;
   log: Log;
   ttlSeconds: number;
@@ -79,6 +83,18 @@ export interface DeliveryService {
 }
 
 type Settled<Facts> = DeliverySent<Facts> | DeliveryDuplicate<Facts>;
+
+/** The claims of a delivery, taken (or not: `outcome` says). */
+interface Claim {
+  keys: readonly string[];
+  owner: string;
+  /** When the lease of the claims ends, unless they are completed or released first. */
+  leaseEnds: number;
+  outcome: ClaimOutcome;
+}
+
+const orderClaimKeys = (orderId: string | undefined): string[] =>
+  orderId === undefined ? [] : [orderClaimKey(orderId)];
 
 type Attempt<Facts> =
   | { kind: 'settled'; result: Settled<Facts> }
@@ -139,12 +155,8 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     noun: 'conversion',
     facts: ({ token, productId, orderId }) => ({ token, productId, orderId }),
     logFields: ({ token }) => ({ token: maskToken(token) }),
-    // One claim per token (a token converts once, whoever sends it) and one per order (a
-    // double-submitted checkout converts once).
-    claimKeys: ({ token, productId, orderId }) =>
-      orderId === undefined
-        ? [`conversion:${productId}:${token}`]
-        : [`conversion:${productId}:${token}`, `order:${orderId}`],
+    // The token's claim first: acquireSessionClaims takes it in that place.
+    claimKeys: (delivery) => tokenClaimKeys(delivery, orderClaimKeys(delivery.orderId)),
     consumed: ({ sessionKey, token }) =>
       sessionKey === undefined ? undefined : { sessionKey, token },
     send: conversionApi && (({ productId, token }) => conversionApi.send(productId, token)),
@@ -167,11 +179,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     noun: 'coupon redemption',
     facts: ({ couponCode, orderId }) => ({ couponCode, orderId }),
     logFields: ({ couponCode }) => ({ couponCode: maskToken(couponCode) }),
-    // One redemption per order and code; without an order id, per code (Sovendus only lets
-    // shops leave it out when codes are unique per customer). JSON, since both may hold ':'.
-    claimKeys: ({ orderId, couponCode }) => [
-      `coupon:${JSON.stringify([orderId ?? null, couponCode])}`,
-    ],
+    claimKeys: ({ orderId, couponCode }) => [couponClaimKey(orderId, couponCode)],
     consumed: () => undefined,
     send: couponApi && ((delivery) => couponApi.send(delivery)),
     notConfigured: 'coupon redemption needs the coupons option ({ trafficSourceNumber })',
@@ -188,6 +196,9 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       events.emit('failed', { stage: 'redemption', error, ...facts });
     },
   };
+
+  const notConfigured = <D extends QueuedDelivery, F>(kind: Kind<D, F>) =>
+    new SovendusConfigError(`${kind.notConfigured}.`);
 
   function fail<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
@@ -213,33 +224,81 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     }
   }
 
-  /** Claim, call, record: one attempt, shared by requests and queue workers. */
-  async function attempt<D extends QueuedDelivery, F>(
+  /** Takes a delivery's claims; a store failure is returned, as the attempt's. */
+  async function takeClaims<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     delivery: D,
-  ): Promise<Attempt<F>> {
-    if (kind.send === undefined) {
-      return {
-        kind: 'failed',
-        error: new SovendusConfigError(`${kind.notConfigured}.`),
-        attempts: 0,
-      };
-    }
-    const facts = kind.facts(delivery);
+  ): Promise<Claim | SovendusStoreError> {
     const keys = kind.claimKeys(delivery);
     const owner = randomUUID();
     const leaseEnds = Date.now() + leaseMs;
-    let claim;
     try {
-      claim = await store.acquireClaims(keys, owner, leaseMs);
+      return { keys, owner, leaseEnds, outcome: await store.acquireClaims(keys, owner, leaseMs) };
     } catch (error) {
-      // A claim that missed its deadline may still land later, and would then turn every next
-      // try into a "duplicate" until its lease ends, though nothing was sent. The release goes
-      // out behind it on the same connection, so it lands after it. Its failure is the outage
-      // already reported.
-      void track(store.releaseClaims(keys, owner).catch(() => undefined));
-      return { kind: 'failed', error: error as SovendusStoreError, attempts: 0 };
+      whenLanded(stillLanding<ClaimOutcome>(error), (outcome) =>
+        outcome === 'acquired' ? handOver(delivery, keys, owner) : undefined,
+      );
+      return error as SovendusStoreError;
     }
+  }
+
+  /**
+   * A claim that missed its deadline may land after all, and would then hold every other
+   * sender off for its lease while nobody sends: a checkout that met it would get `duplicate`
+   * and nothing would go out. So, once it lands, the delivery is handed to the queue (when
+   * there is one: its worker sends it, paced, rather than a burst of sends as Redis comes
+   * back) and the claim released, off the request, which already answered `failed`.
+   */
+  function whenLanded<T>(
+    late: Promise<T> | undefined,
+    handle: (landed: T) => Promise<void> | undefined,
+  ): void {
+    if (late) void track(late.then(handle).catch(() => undefined));
+  }
+
+  async function handOver(
+    delivery: QueuedDelivery | undefined,
+    keys: readonly string[],
+    owner: string,
+  ): Promise<void> {
+    if (delivery !== undefined) await enqueue(delivery);
+    await release(keys, owner);
+  }
+
+  /** Hands a delivery to the queue, when there is one, within the store's bound. */
+  async function enqueue(delivery: QueuedDelivery): Promise<boolean> {
+    if (queue === undefined) return false;
+    try {
+      // The queue lives in Redis too: an outage must not hold the request beyond the bound.
+      await withDeadline(
+        () => queue.enqueue(delivery),
+        storeTimeoutMs,
+        () => new Error(`the queue did not answer within ${storeTimeoutMs} ms`),
+        (cause) => (cause instanceof Error ? cause : new Error(String(cause))),
+      );
+      return true;
+    } catch (cause) {
+      log.error({ err: cause }, `could not queue a ${delivery.kind}`);
+      return false;
+    }
+  }
+
+  /**
+   * Claim (unless the caller did), call, record: one attempt, shared by requests and queue
+   * workers.
+   */
+  async function attempt<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    delivery: D,
+    claimed?: Claim,
+  ): Promise<Attempt<F>> {
+    if (kind.send === undefined) {
+      return { kind: 'failed', error: notConfigured(kind), attempts: 0 };
+    }
+    const facts = kind.facts(delivery);
+    const taken = claimed ?? (await takeClaims(kind, delivery));
+    if (taken instanceof SovendusError) return { kind: 'failed', error: taken, attempts: 0 };
+    const { keys, owner, leaseEnds, outcome: claim } = taken;
     if (claim !== 'acquired') {
       log.debug({ ...kind.logFields(delivery), claim }, `duplicate ${kind.noun} skipped`);
       const result = { status: 'duplicate', ...facts } as const;
@@ -297,28 +356,18 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
   async function deliverNow<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     delivery: D,
+    claimed?: Claim,
   ): Promise<Settled<F> | DeliveryQueued<F> | DeliveryFailed<F>> {
-    const result = await attempt(kind, delivery);
+    const result = await attempt(kind, delivery, claimed);
     // For a request, a delivery another sender is busy with is a duplicate: it is not ours.
     if (result.kind !== 'failed') return result.result;
     const facts = kind.facts(delivery);
     const { error, attempts } = result;
-    if (queue !== undefined && error.retryable) {
-      try {
-        // The queue lives in Redis too: an outage must not hold the request beyond the bound.
-        await withDeadline(
-          () => queue.enqueue(delivery),
-          storeTimeoutMs,
-          () => new Error(`the queue did not answer within ${storeTimeoutMs} ms`),
-          (cause) => (cause instanceof Error ? cause : new Error(String(cause))),
-        );
-        const queued = { status: 'queued', ...facts, error, attempts } as const;
-        log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
-        kind.queued(queued);
-        return queued;
-      } catch (cause) {
-        log.error({ err: cause }, `could not queue a failed ${kind.noun}`);
-      }
+    if (error.retryable && (await enqueue(delivery))) {
+      const queued = { status: 'queued', ...facts, error, attempts } as const;
+      log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
+      kind.queued(queued);
+      return queued;
     }
     return fail(kind, facts, kind.logFields(delivery), error, attempts);
   }
@@ -341,15 +390,14 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return { kind: 'dead', error };
   }
 
-  function sendConversion(
+  /** A conversion to send, or the failure that says why its input cannot be one. */
+  function checkConversion(
     input: SendConversionOptions,
-    sessionKey?: string,
-  ): Promise<ConversionResult> {
+    sessionKey: string | undefined,
+  ): QueuedConversion | ConversionFailed {
     const checked = checkToken(input.token);
     if (!checked.ok) {
-      return Promise.resolve(
-        fail(conversion, {}, {}, new SovendusInvalidTokenError(checked.reason), 0),
-      );
+      return fail(conversion, {}, {}, new SovendusInvalidTokenError(checked.reason), 0);
     }
     const { token } = checked;
     const productId = input.productId ?? defaultProductId;
@@ -359,35 +407,70 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
           ? 'sendConversion needs a productId when the productId option is a function'
           : `productId ${PRODUCT_ID_RULE}`;
       const error = new SovendusConfigError(`${problem}.`);
-      return Promise.resolve(fail(conversion, { token }, { token: maskToken(token) }, error, 0));
+      return fail(conversion, { token }, { token: maskToken(token) }, error, 0);
     }
     const orderId = input.orderId === undefined ? undefined : normalizeOrderId(input.orderId);
     if (typeof orderId === 'object') {
       const error = new SovendusConfigError(`${orderId.problem}.`);
-      return Promise.resolve(
-        fail(conversion, { token, productId }, { token: maskToken(token) }, error, 0),
-      );
+      return fail(conversion, { token, productId }, { token: maskToken(token) }, error, 0);
     }
-    return track(
-      deliverNow(conversion, { kind: 'conversion', token, productId, orderId, sessionKey }),
-    );
+    return { kind: 'conversion', token, productId, orderId, sessionKey };
   }
 
+  function sendConversion(input: SendConversionOptions): Promise<ConversionResult> {
+    const delivery = checkConversion(input, undefined);
+    if ('status' in delivery) return Promise.resolve(delivery);
+    return track(deliverNow(conversion, delivery));
+  }
+
+  /**
+   * A checkout: the session's token is read and its conversion claimed in one step (one round
+   * trip where the store can), then sent as any other.
+   */
   async function completeSession(
     sessionKeyOf: () => string | undefined,
-    { orderId }: CompleteOptions,
+    options: CompleteOptions,
   ): Promise<ConversionResult> {
     let sessionKey;
-    let entry;
     try {
       sessionKey = sessionKeyOf();
-      entry = sessionKey === undefined ? undefined : await store.getToken(sessionKey);
     } catch (error) {
-      // A SovendusConfigError from sessionKeyOf, or a SovendusStoreError from the store.
-      return fail(conversion, {}, {}, error as SovendusError, 0);
+      return fail(conversion, {}, {}, error as SovendusConfigError, 0);
     }
-    if (sessionKey === undefined || entry === undefined) return NO_TOKEN;
-    return sendConversion({ token: entry.token, productId: entry.productId, orderId }, sessionKey);
+    if (sessionKey === undefined) return NO_TOKEN;
+    if (conversion.send === undefined) {
+      return fail(conversion, {}, {}, notConfigured(conversion), 0);
+    }
+    const orderId = options.orderId === undefined ? undefined : normalizeOrderId(options.orderId);
+    if (typeof orderId === 'object') {
+      return fail(conversion, {}, {}, new SovendusConfigError(`${orderId.problem}.`), 0);
+    }
+    const orderKeys = orderClaimKeys(orderId);
+    const owner = randomUUID();
+    const leaseEnds = Date.now() + leaseMs;
+
+    let found;
+    try {
+      found = await store.acquireSessionClaims(sessionKey, orderKeys, owner, leaseMs);
+    } catch (error) {
+      whenLanded(stillLanding<SessionClaims | undefined>(error), (landed) => {
+        if (landed?.claim !== 'acquired') return undefined;
+        const delivery = checkConversion({ ...landed.entry, orderId }, sessionKey);
+        const keys = tokenClaimKeys(landed.entry, orderKeys);
+        return handOver('status' in delivery ? undefined : delivery, keys, owner);
+      });
+      return fail(conversion, {}, {}, error as SovendusStoreError, 0);
+    }
+    if (found === undefined) return NO_TOKEN;
+    const { entry, claim: outcome } = found;
+    const keys = tokenClaimKeys(entry, orderKeys);
+    const delivery = checkConversion({ ...entry, orderId }, sessionKey);
+    if ('status' in delivery) {
+      // A stored entry that is not a valid conversion (written by hand, or by an old version).
+      if (outcome === 'acquired') await release(keys, owner);
+      return delivery;
+    }
+    return deliverNow(conversion, delivery, { keys, owner, leaseEnds, outcome });
   }
 
   function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
@@ -399,7 +482,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
   }
 
   return {
-    sendConversion: (input) => sendConversion(input),
+    sendConversion,
     completeSession: (sessionKeyOf, completeOptions) =>
       track(completeSession(sessionKeyOf, completeOptions)),
     redeemCoupon,

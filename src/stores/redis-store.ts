@@ -1,4 +1,11 @@
-import type { ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
+import type {
+  ClaimOutcome,
+  ConsumedToken,
+  SessionClaims,
+  StoredToken,
+  TokenStore,
+} from '../types.js';
+import { readThenClaim } from './session-claims.js';
 import { redisCommands, type RedisClient, type RedisCommands } from './redis-clients.js';
 
 export interface RedisTokenStoreOptions {
@@ -17,19 +24,40 @@ export interface RedisTokenStoreOptions {
 // once per key instead.
 const COMPLETED = 'sent';
 
-// All or none: `completed` wins over `held`, because it is final. A claim its owner (ARGV[1])
-// already holds counts as free: a client re-sends a script whose answer a dropped connection
-// lost.
-const ACQUIRE_CLAIMS = `
-local held = 0
-for _, key in ipairs(KEYS) do
-  local value = redis.call('GET', key)
-  if value == '${COMPLETED}' then return 2 end
-  if value and value ~= ARGV[1] then held = 1 end
+// All or none: `completed` wins over `held`, because it is final. A claim its owner already
+// holds counts as free: a client re-sends a script whose answer a dropped connection lost.
+// A Lua function over a list of claim keys, ARGV[1] the owner and ARGV[2] the lease; 0, 1, 2
+// index CLAIM_OUTCOMES.
+const ACQUIRE = `
+local function acquire(claims)
+  local held = 0
+  for _, key in ipairs(claims) do
+    local value = redis.call('GET', key)
+    if value == '${COMPLETED}' then return 2 end
+    if value and value ~= ARGV[1] then held = 1 end
+  end
+  if held == 1 then return 1 end
+  for _, key in ipairs(claims) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+  return 0
+end`;
+
+const ACQUIRE_CLAIMS = `${ACQUIRE}
+return acquire(KEYS)`;
+
+// KEYS: the session's token key, then the other claims; ARGV[3]: this store's claim prefix.
+// The token's own claim is named from the stored entry, as tokenClaimKey does, so it is not in
+// KEYS: a single Redis allows that, a cluster does not (there the store reads, then claims).
+const ACQUIRE_SESSION_CLAIMS = `${ACQUIRE}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local ok, entry = pcall(cjson.decode, raw)
+if not ok or type(entry) ~= 'table' or type(entry.token) ~= 'string'
+  or type(entry.productId) ~= 'string' or type(entry.capturedAt) ~= 'number' then
+  return { raw, -1 }
 end
-if held == 1 then return 1 end
-for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
-return 0`;
+local claims = { ARGV[3] .. 'conversion:' .. entry.productId .. ':' .. entry.token }
+for i = 2, #KEYS do claims[#claims + 1] = KEYS[i] end
+return { raw, acquire(claims) }`;
 
 const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed'];
 
@@ -140,6 +168,25 @@ export class RedisTokenStore implements TokenStore {
     return completed ? 'completed' : 'held';
   }
 
+  async acquireSessionClaims(
+    sessionKey: string,
+    keys: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<SessionClaims | undefined> {
+    if (this.#redis.isCluster) return readThenClaim(this, sessionKey, keys, owner, leaseMs);
+    const reply = await this.#redis.eval(
+      ACQUIRE_SESSION_CLAIMS,
+      [this.#tokenKey(sessionKey), ...keys.map((key) => this.#claimKey(key))],
+      [owner, String(leaseMs), this.#claimKey('')],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [raw, outcome] = reply as [string, number];
+    // An entry the script could not read claimed nothing, and reads as no token here too.
+    const entry = parseStoredToken(raw);
+    return entry && { entry, claim: this.#claimOutcome(outcome) };
+  }
+
   async completeClaims(
     keys: readonly string[],
     ttlSeconds: number,
@@ -174,7 +221,10 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async #acquire(claimKeys: string[], args: string[]): Promise<ClaimOutcome> {
-    const reply = await this.#redis.eval(ACQUIRE_CLAIMS, claimKeys, args);
+    return this.#claimOutcome(await this.#redis.eval(ACQUIRE_CLAIMS, claimKeys, args));
+  }
+
+  #claimOutcome(reply: unknown): ClaimOutcome {
     const outcome = CLAIM_OUTCOMES[Number(reply)];
     if (outcome === undefined) throw new Error(`unexpected claim reply ${String(reply)}`);
     return outcome;
