@@ -92,6 +92,17 @@ async function seedVisitors(redis, count) {
   }
 }
 
+/**
+ * A 95 % confidence interval of the median of `values`, by bootstrap: the medians of 2,000
+ * resamples (with replacement), cut at the 2.5th and 97.5th percentile. It says how far one
+ * run's median can be trusted on this machine.
+ */
+function medianInterval(values) {
+  const resample = () => values.map(() => values[Math.floor(Math.random() * values.length)]);
+  const medians = Array.from({ length: 2_000 }, () => median(resample())).sort((a, b) => a - b);
+  return [medians[Math.floor(medians.length * 0.025)], medians[Math.floor(medians.length * 0.975)]];
+}
+
 async function compare(name, reference, ours, env, target) {
   const shops = [await startShop(reference.scenario, env), await startShop(ours.scenario, env)];
   const sides = [
@@ -135,12 +146,14 @@ async function compare(name, reference, ours, env, target) {
   const referenceSide = side('reference', 0);
   const oursSide = side('ours', 1);
   const ratio = median(ratios);
+  const ratioInterval = medianInterval(ratios);
   return {
     name,
     reference: { scenario: reference.scenario, ...referenceSide },
     ours: { scenario: ours.scenario, ...oursSide },
     ratio,
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    ratioInterval,
     // The steadier signal on a noisy machine: the shop is CPU-bound, so reference CPU per
     // request over ours predicts the throughput ratio without the burst-to-burst noise.
     cpuRatio: referenceSide.cpuUsPerRequest / oursSide.cpuUsPerRequest,
@@ -210,11 +223,11 @@ const fmt = (n, digits = 0) =>
 const lines = [
   `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms, ${CONCURRENCY} connections`,
   '',
-  '| comparison | reference req/s | ours req/s | ratio (median, range) | target | reference p99 ms | ours p99 ms | reference CPU µs/req | ours CPU µs/req | CPU ratio |',
+  '| comparison | reference req/s | ours req/s | ratio (median, 95 % CI) | target | reference p99 ms | ours p99 ms | reference CPU µs/req | ours CPU µs/req | CPU ratio |',
   '|---|---:|---:|---|---|---:|---:|---:|---:|---:|',
   ...comparisons.map(
     (c) =>
-      `| ${c.name} | ${fmt(c.reference.rps)} | ${fmt(c.ours.rps)} | ${fmt(c.ratio, 3)} (${fmt(c.ratioRange[0], 3)}–${fmt(c.ratioRange[1], 3)}) | ${c.target === undefined ? 'noise floor' : `≥ ${c.target} ${c.pass ? 'pass' : 'FAIL'}`} | ${fmt(c.reference.p99, 2)} | ${fmt(c.ours.p99, 2)} | ${fmt(c.reference.cpuUsPerRequest)} | ${fmt(c.ours.cpuUsPerRequest)} | ${fmt(c.cpuRatio, 3)} |`,
+      `| ${c.name} | ${fmt(c.reference.rps)} | ${fmt(c.ours.rps)} | ${fmt(c.ratio, 3)} (${fmt(c.ratioInterval[0], 3)}–${fmt(c.ratioInterval[1], 3)}) | ${c.target === undefined ? 'noise floor' : `≥ ${c.target} ${c.pass ? 'pass' : 'FAIL'}`} | ${fmt(c.reference.p99, 2)} | ${fmt(c.ours.p99, 2)} | ${fmt(c.reference.cpuUsPerRequest)} | ${fmt(c.ours.cpuUsPerRequest)} | ${fmt(c.cpuRatio, 3)} |`,
   ),
   '',
   `In process (no HTTP stack): CPU µs per call, median of ${inProcess.rounds} interleaved rounds`,
