@@ -41,6 +41,7 @@ import type {
   RedemptionResult,
   SendConversionOptions,
   SessionClaims,
+  StoredToken,
 } from '../types.js';
 import type { ApiOutcome } from './api-sender.js';
 import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
@@ -448,6 +449,11 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     const orderKeys = orderClaimKeys(orderId);
     const owner = randomUUID();
     const leaseEnds = Date.now() + leaseMs;
+    // What a claimed entry is: its claims, and the conversion it sends (or why it cannot).
+    const claimedAs = (entry: StoredToken) => ({
+      keys: tokenClaimKeys(entry, orderKeys),
+      delivery: checkConversion({ ...entry, orderId }, sessionKey),
+    });
 
     let found;
     try {
@@ -455,16 +461,14 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     } catch (error) {
       whenLanded(stillLanding<SessionClaims | undefined>(error), (landed) => {
         if (landed?.claim !== 'acquired') return undefined;
-        const delivery = checkConversion({ ...landed.entry, orderId }, sessionKey);
-        const keys = tokenClaimKeys(landed.entry, orderKeys);
+        const { keys, delivery } = claimedAs(landed.entry);
         return handOver('status' in delivery ? undefined : delivery, keys, owner);
       });
       return fail(conversion, {}, {}, error as SovendusStoreError, 0);
     }
     if (found === undefined) return NO_TOKEN;
     const { entry, claim: outcome } = found;
-    const keys = tokenClaimKeys(entry, orderKeys);
-    const delivery = checkConversion({ ...entry, orderId }, sessionKey);
+    const { keys, delivery } = claimedAs(entry);
     if ('status' in delivery) {
       // A stored entry that is not a valid conversion (written by hand, or by an old version).
       if (outcome === 'acquired') await release(keys, owner);
