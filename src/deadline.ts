@@ -10,8 +10,15 @@ export function withDeadline<T>(
   onTimeout: (pending: Promise<T>) => Error,
   onFailure: (error: unknown) => Error,
 ): Promise<T> {
-  // Via a promise, so that work that throws synchronously is handled like work that rejects.
-  const pending = Promise.resolve().then(work);
+  let pending: Promise<T>;
+  try {
+    // Started at once, with no microtask hop (this runs on every store call); a custom store's
+    // thenable becomes a promise.
+    pending = Promise.resolve(work());
+  } catch (error) {
+    // Work that throws synchronously fails like work that rejects.
+    return Promise.reject(onFailure(error));
+  }
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(onTimeout(pending));

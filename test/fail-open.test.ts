@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { BullMQDeliveryQueue } from '../src/bullmq.js';
-import { RedisTokenStore, type SovendusEvents } from '../src/index.js';
+import { RedisTokenStore, type SovendusEvents, type TokenStore } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { keysUnder } from './support/redis.js';
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
@@ -94,6 +94,36 @@ describe('a Redis that accepts connections but never answers', () => {
     );
     expect(ms).toBeLessThan(BOUND_MS);
     expect(result).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    expect(api.calls).toHaveLength(0);
+  });
+});
+
+describe('a custom store that throws instead of rejecting', () => {
+  /** Every call throws before it returns a promise, as a hand-written store's bug would. */
+  const throwing = (): never => {
+    throw new Error('store bug');
+  };
+  const store: TokenStore = {
+    saveToken: throwing,
+    getToken: throwing,
+    acquireClaims: throwing,
+    completeClaims: throwing,
+    releaseClaims: throwing,
+  };
+
+  it('fails open like a store that rejects: the page is served, the checkout fails typed', async () => {
+    const { app, sovendus } = createShop({ store, apiBaseUrl: api.url });
+    const failures: SovendusEvents['failed'][] = [];
+    sovendus.on('failed', (event) => failures.push(event));
+    const visitor = request.agent(app);
+
+    await visitor.get(`/landing?sovReqToken=${freshTestToken()}`).expect(200, 'shop page');
+    const checkout = await visitor.post('/checkout').send({});
+    expect(checkout.body).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    expect(failures.map(({ stage, error }) => [stage, error.code])).toEqual([
+      ['capture', 'STORE_UNAVAILABLE'],
+      ['conversion', 'STORE_UNAVAILABLE'],
+    ]);
     expect(api.calls).toHaveLength(0);
   });
 });

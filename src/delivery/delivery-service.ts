@@ -148,7 +148,8 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
 
   function track<T>(work: Promise<T>): Promise<T> {
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    const settled = () => inFlight.delete(work);
+    work.then(settled, settled);
     return work;
   }
 

@@ -47,17 +47,15 @@ const shaOf = (script: string): string => {
  * EVALSHA first: the script is sent (and compiled) once per server, not on every call; after a
  * restart or a failover Redis answers NOSCRIPT, and we fall back to EVAL, which caches it again.
  */
-async function evalCached(
+function evalCached(
   script: string,
   bySha: (sha: string) => Promise<unknown>,
   byBody: () => Promise<unknown>,
 ): Promise<unknown> {
-  try {
-    return await bySha(shaOf(script));
-  } catch (error) {
+  return bySha(shaOf(script)).catch((error: unknown) => {
     if (error instanceof Error && error.message.includes('NOSCRIPT')) return byBody();
     throw error;
-  }
+  });
 }
 
 const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
