@@ -139,7 +139,10 @@ export interface SovendusOptions {
   getSessionKey?: ((req: IncomingMessage) => string | undefined) | undefined;
   /** A pino-compatible logger. Default: silent. */
   logger?: SovendusLogger | undefined;
-  /** The `fetch` used for API calls. Default: the global `fetch`. */
+  /**
+   * The `fetch` used for API calls. Default: the global `fetch`. It is called with
+   * `redirect: 'error'`: a redirect is never followed, as it would carry the API key elsewhere.
+   */
   fetch?: typeof globalThis.fetch | undefined;
   /**
    * A durable queue for conversions that still fail transiently after the in-request retries,

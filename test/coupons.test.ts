@@ -186,6 +186,14 @@ describe("Sovendus' answers", () => {
     expect(api.calls).toHaveLength(1);
   });
 
+  it('a redirect: never followed, not retried, and the message names coupons.apiBaseUrl', async () => {
+    api.failNext(1, { status: 308, headers: { location: `${api.url}/elsewhere` } });
+    const error = failure(await sovendus.redeemCoupon({ couponCode: nextOrder() }));
+    expect(error).toMatchObject({ code: 'UNEXPECTED_STATUS', retryable: false });
+    expect(error.message).toMatch(/redirect.*coupons\.apiBaseUrl/);
+    expect(api.calls).toHaveLength(1);
+  });
+
   it("422: Sovendus' validation message, not retried", async () => {
     api.failNext(1, { status: 422, body: { error: 'Input validation failed.' } });
     const error = failure(await sovendus.redeemCoupon({ couponCode: nextOrder() }));

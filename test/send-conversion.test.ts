@@ -99,13 +99,24 @@ describe('sendConversion', () => {
     expect(error).toMatchObject({ code: 'WRONG_URL', status: 404, retryable: false });
   });
 
-  it.each([405, 400, 307])('treats HTTP %i as a final UNEXPECTED_STATUS', async (status) => {
-    api.enqueue({ status, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
+  it.each([405, 400])('treats HTTP %i as a final UNEXPECTED_STATUS', async (status) => {
+    api.enqueue({ status });
     const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN }));
     expect(error.constructor).toBe(SovendusError);
     expect(error).toMatchObject({ code: 'UNEXPECTED_STATUS', status, retryable: false });
-    expect(api.calls).toHaveLength(1); // a redirect is never followed: it would carry the key
   });
+
+  it.each([301, 307, 308])(
+    'never follows a redirect (HTTP %i): a final UNEXPECTED_STATUS',
+    async (status) => {
+      api.enqueue({ status, headers: { location: `${api.url}/elsewhere` } });
+      const error = failure(await sovendus.sendConversion({ token: TEST_TOKEN }));
+      expect(error.constructor).toBe(SovendusError);
+      expect(error).toMatchObject({ code: 'UNEXPECTED_STATUS', retryable: false });
+      expect(error.message).toMatch(/redirect.*apiBaseUrl/);
+      expect(api.calls).toHaveLength(1); // followed, it would carry the key to the location
+    },
+  );
 
   it('retries 5xx, 429, hangs and resets, then succeeds', async () => {
     api.enqueue({ status: 503 }, 'reset');

@@ -50,6 +50,7 @@ export function createConversionApi(options: {
         url: conversionUrl(apiBaseUrl, productId, token),
         body,
         classifyFailure: classifyConversionFailure,
+        baseUrlOption: 'apiBaseUrl',
         secret: apiKey,
       }),
   };

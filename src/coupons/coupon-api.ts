@@ -66,6 +66,7 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
           traffic_medium_public_id: trafficMediumPublicId,
         }),
         classifyFailure: classifyCouponFailure,
+        baseUrlOption: 'coupons.apiBaseUrl',
       }),
   };
 }

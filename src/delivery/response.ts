@@ -48,7 +48,7 @@ export function transientFailure(
   };
 }
 
-/** 405, 3xx (never followed: they would carry the body elsewhere) and anything undocumented. */
+/** 405 and anything else the protocol does not document. */
 export function unexpectedStatus(
   { status, sovendusMessage }: { status: number; sovendusMessage: string | undefined },
   setting: string,
@@ -60,6 +60,21 @@ export function unexpectedStatus(
       `Sovendus answered an unexpected HTTP ${status}${sovendusMessage === undefined ? '' : ` (${sovendusMessage})`}: check that ${setting} points at the Sovendus API.`,
       false,
       { status, sovendusMessage },
+    ),
+  };
+}
+
+/**
+ * A redirect, which is never followed: it would carry the body, and the key in it, elsewhere.
+ * Its status is unknown: fetch refuses the redirect before the caller sees the answer.
+ */
+export function redirected(setting: string): FailedAttempt {
+  return {
+    ok: false,
+    error: new SovendusError(
+      'UNEXPECTED_STATUS',
+      `Sovendus answered with a redirect, which is never followed: check that ${setting} points at the Sovendus API.`,
+      false,
     ),
   };
 }
