@@ -7,7 +7,8 @@ import http from 'node:http';
 const config = JSON.parse(process.argv[2]);
 const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
 
-let tokenCounter = 0;
+// Each pair of shops gets tokens and visitors of its own: a checkout needs one who landed.
+let tokenCounter = config.visitorOffset;
 const visitorCounters = new Map();
 
 function requestFor(side) {
@@ -24,7 +25,7 @@ function requestFor(side) {
         path: `/products?page=2&sovReqToken=bench-${tokenCounter}-tok`,
       };
     case 'checkout': {
-      const next = (visitorCounters.get(side.name) ?? 0) + 1;
+      const next = (visitorCounters.get(side.name) ?? config.visitorOffset) + 1;
       visitorCounters.set(side.name, next);
       return {
         ...base,

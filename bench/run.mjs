@@ -1,7 +1,8 @@
 // `npm run bench`: the middleware's cost as ratios against a bare app and against the naive
 // snippet, measured in one run. Shops run on CPU 0; the load generator, Redis and the fake API
-// on CPU 1. Both shops of a comparison run at once and take alternating short bursts; the
-// table reports the median of the per-burst ratios. See README "Performance".
+// on CPU 1. Both shops of a comparison run at once and take alternating short bursts, over
+// several fresh pairs of shop processes; the table reports the median of the per-burst ratios.
+// See README "Performance".
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,7 +11,9 @@ import Redis from 'ioredis';
 
 const BURSTS = Number(process.env.BENCH_BURSTS ?? 20);
 const BURST_MS = Number(process.env.BENCH_BURST_MS ?? 500);
-const WARMUP_MS = 1_000;
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 4);
+// Per pair of fresh shops: long enough for the JIT to settle, so bursts measure steady code.
+const WARMUP_MS = 3_000;
 const CONCURRENCY = 16;
 const SEEDED_VISITORS = 150_000;
 const PREFIX = 'bench:';
@@ -103,7 +106,12 @@ function medianInterval(values) {
   return [medians[Math.floor(medians.length * 0.025)], medians[Math.floor(medians.length * 0.975)]];
 }
 
-async function compare(name, reference, ours, env, target) {
+/**
+ * One pair of fresh shop processes under alternating bursts. Two processes of the same code can
+ * differ by a few per cent for as long as they live (code layout, JIT decisions: the A/A row
+ * shows it), so a comparison runs several pairs, each with its own offset, and pools them.
+ */
+async function runPair(reference, ours, env, bursts, visitorOffset) {
   const shops = [await startShop(reference.scenario, env), await startShop(ours.scenario, env)];
   const sides = [
     { name: 'reference', url: shops[0].url, kind: reference.kind, visitorPrefix: 'n-' },
@@ -117,10 +125,11 @@ async function compare(name, reference, ours, env, target) {
       'bench/loadgen.mjs',
       JSON.stringify({
         sides,
-        bursts: BURSTS,
+        bursts,
         burstMs: BURST_MS,
         warmupMs: WARMUP_MS,
         concurrency: CONCURRENCY,
+        visitorOffset,
       }),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
@@ -131,20 +140,38 @@ async function compare(name, reference, ours, env, target) {
   const cpuAfter = shops.map((shop) => cpuMs(shop.child.pid));
   for (const shop of shops) shop.child.kill('SIGTERM');
   const results = JSON.parse(output);
+  const sideOf = (key, index) => ({
+    bursts: results[key],
+    requests: results[key].reduce((sum, burst) => sum + burst.requests, 0) + results.warmup[key],
+    cpuMs: cpuAfter[index] - cpuBefore[index],
+  });
+  return { reference: sideOf('reference', 0), ours: sideOf('ours', 1) };
+}
 
-  const side = (key, index) => {
-    const bursts = results[key];
-    const requests = bursts.reduce((sum, burst) => sum + burst.requests, 0) + results.warmup[key];
+async function compare(name, reference, ours, env, target) {
+  const pairs = [];
+  for (let pair = 0; pair < PAIRS; pair += 1) {
+    // The bursts split evenly; each pair checks out visitors of its own.
+    const bursts = Math.floor(BURSTS / PAIRS) + (pair < BURSTS % PAIRS ? 1 : 0);
+    const visitorOffset = pair * Math.floor(SEEDED_VISITORS / PAIRS);
+    pairs.push(await runPair(reference, ours, env, bursts, visitorOffset));
+  }
+  const side = (key) => {
+    const bursts = pairs.flatMap((pair) => pair[key].bursts);
+    const requests = pairs.reduce((sum, pair) => sum + pair[key].requests, 0);
+    const cpu = pairs.reduce((sum, pair) => sum + pair[key].cpuMs, 0);
     return {
       rps: median(bursts.map((burst) => burst.rps)),
       p99: median(bursts.map((burst) => burst.p99)),
       errors: bursts.reduce((sum, burst) => sum + burst.errors, 0),
-      cpuUsPerRequest: ((cpuAfter[index] - cpuBefore[index]) * 1000) / requests,
+      cpuUsPerRequest: (cpu * 1000) / requests,
     };
   };
-  const ratios = results.ours.map((burst, index) => burst.rps / results.reference[index].rps);
-  const referenceSide = side('reference', 0);
-  const oursSide = side('ours', 1);
+  const ratios = pairs.flatMap((pair) =>
+    pair.ours.bursts.map((burst, index) => burst.rps / pair.reference.bursts[index].rps),
+  );
+  const referenceSide = side('reference');
+  const oursSide = side('ours');
   const ratio = median(ratios);
   const ratioInterval = medianInterval(ratios);
   return {
@@ -221,7 +248,7 @@ const memory = JSON.parse(
 const fmt = (n, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const lines = [
-  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms, ${CONCURRENCY} connections`,
+  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms over ${PAIRS} fresh pairs of shops, ${CONCURRENCY} connections`,
   '',
   '| comparison | reference req/s | ours req/s | ratio (median, 95 % CI) | target | reference p99 ms | ours p99 ms | reference CPU µs/req | ours CPU µs/req | CPU ratio |',
   '|---|---:|---:|---|---|---:|---:|---:|---:|---:|',
@@ -245,7 +272,7 @@ console.log(lines.join('\n'));
 mkdirSync('bench', { recursive: true });
 writeFileSync(
   'bench/results.json',
-  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, comparisons, inProcess, memory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, pairs: PAIRS, comparisons, inProcess, memory }, null, 2)}\n`,
 );
 const errors = comparisons.reduce((sum, c) => sum + c.reference.errors + c.ours.errors, 0);
 if (errors > 0) console.log(`\n${errors} requests answered with a status other than 200.`);
