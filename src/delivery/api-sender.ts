@@ -81,7 +81,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
         body,
         signal: controller.signal,
         // 'error' rather than 'manual': besides refusing a redirect, it spares fetch a clone of
-        // the request and a tee of its body on every call (a fifth of a checkout's CPU).
+        // the request and a tee of its body on every call (a sixth of a checkout's instructions).
         redirect: 'error',
       });
       // Read to the end either way, so the connection can be reused; only a failure's
