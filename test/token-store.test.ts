@@ -9,7 +9,7 @@ import {
   type StoredToken,
   type TokenStore,
 } from '../src/index.js';
-import { readThenClaim } from '../src/stores/session-claims.js';
+import { boundStore } from '../src/stores/bounded-store.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
 import { hasRedisCli, hasRedisServer, startRedisCluster } from './support/redis-server.js';
 import { PRODUCT_ID } from './support/shop.js';
@@ -166,15 +166,14 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     expect(await store.getToken(session)).toBeUndefined();
   });
 
-  // The checkout's shortcut; for a store without it (MemoryTokenStore), the two steps the
-  // delivery service takes instead.
+  // The checkout's shortcut as the delivery service calls it: through boundStore, which gives
+  // a store without it (MemoryTokenStore) the two steps instead.
   const acquireSessionClaims = (
     sessionKey: string,
     keys: readonly string[],
     owner: string,
   ): Promise<SessionClaims | undefined> =>
-    store.acquireSessionClaims?.(sessionKey, keys, owner, 5_000) ??
-    readThenClaim(store, sessionKey, keys, owner, 5_000);
+    boundStore(store, 5_000).acquireSessionClaims(sessionKey, keys, owner, 5_000);
 
   it("reads the session's token and claims its conversion, under the token's own claim", async () => {
     const session = unique('session');

@@ -62,8 +62,13 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
   const { timeoutMs, retry } = options;
   const fetchImpl = options.fetch;
 
-  async function attempt(call: ApiCall): Promise<AttemptOutcome> {
-    const { url, body, classifyFailure, secret } = call;
+  async function attempt({
+    url,
+    body,
+    classifyFailure,
+    baseUrlOption,
+    secret,
+  }: ApiCall): Promise<AttemptOutcome> {
     const controller = new AbortController();
     // The abort waits for the event loop's next round of I/O: when the process itself stalled
     // past the timeout (a long GC, a busy shop), an answer that arrived meanwhile is read, not
@@ -94,7 +99,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
         parseRetryAfter(response.headers.get('retry-after')),
       );
     } catch (error) {
-      if (isRedirectRefusal(error)) return redirected(call.baseUrlOption);
+      if (isRedirectRefusal(error)) return redirected(baseUrlOption);
       const reason = controller.signal.aborted
         ? `no answer within ${timeoutMs} ms`
         : 'the connection failed';
