@@ -57,6 +57,7 @@ describe('sendConversion', () => {
         token: TEST_TOKEN,
         apiKey: API_KEY,
         reply: 200,
+        accepted: true,
       },
     ]);
   });

@@ -7,7 +7,14 @@ export type FakeReply =
   /** Accept the request and never answer (until `close()`): a timeout. */
   | 'hang'
   /** Drop the connection without an answer: a network failure. */
-  | 'reset';
+  | 'reset'
+  /**
+   * Take the call as Sovendus would (a valid conversion counts as accepted), then drop the
+   * connection before answering: the outcome the sender cannot know.
+   */
+  | 'drop'
+  /** Answer as Sovendus would, but stop in the middle of the body and never finish it. */
+  | 'stall';
 
 /** A request the fake API received. */
 export interface FakeSovendusCall {
@@ -25,7 +32,9 @@ export interface FakeSovendusCall {
   /** Coupon API: the JSON body, as received (`coupon_code`, `order_id`, `email_hash`...). */
   redemption?: Record<string, unknown> | undefined;
   /** The HTTP status it answered, or the scripted failure. */
-  reply: number | 'hang' | 'reset';
+  reply: number | 'hang' | 'reset' | 'drop' | 'stall';
+  /** Whether Sovendus would have counted it: a 200, or a valid call dropped or stalled after it was taken. */
+  accepted: boolean;
 }
 
 export interface FakeSovendusApiOptions {
@@ -46,9 +55,9 @@ export interface FakeSovendusApi {
   readonly url: string;
   /** Every request received, in order. */
   readonly calls: readonly FakeSovendusCall[];
-  /** Calls that Sovendus would have counted as conversions (answered 200). */
+  /** Calls that Sovendus would have counted as conversions (`accepted`, whether or not the answer arrived). */
   readonly conversions: readonly FakeSovendusCall[];
-  /** Coupon redemptions that Sovendus would have received (answered 200). */
+  /** Coupon redemptions that Sovendus would have received (`accepted`). */
   readonly redemptions: readonly FakeSovendusCall[];
   /** Scripts the next answers, in order; once used up, it answers as Sovendus would. */
   enqueue(...replies: FakeReply[]): void;
@@ -121,7 +130,8 @@ const isText = (value: unknown, pattern: RegExp) =>
  * wrong route or method, 422 for an unknown product id or a malformed test token. Coupon
  * redemptions: 200, 404 for a malformed traffic source number, 422 for a missing code or a
  * malformed field, 500 for an unknown traffic source or medium. Script failures (5xx, 429 with
- * Retry-After, hangs, resets) with `enqueue`. For tests only.
+ * Retry-After, hangs, resets, answers dropped or stalled after the call was taken) with
+ * `enqueue`. For tests only.
  */
 export async function startFakeSovendusApi(
   options: FakeSovendusApiOptions = {},
@@ -203,6 +213,7 @@ export async function startFakeSovendusApi(
       trafficSourceNumber: decode(coupon?.[1]),
       redemption: coupon ? json : undefined,
       reply: 200,
+      accepted: false,
     };
     calls.push(call);
 
@@ -212,8 +223,22 @@ export async function startFakeSovendusApi(
       if (scripted === 'reset') req.socket.destroy();
       return;
     }
+    if (scripted === 'drop' || scripted === 'stall') {
+      const answer = sovendusAnswer(call);
+      call.reply = scripted;
+      call.accepted = answer.status === 200;
+      if (scripted === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      // The status line and half the body: a reader that waits for the end waits forever.
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.write(JSON.stringify(answer.body).slice(0, 8));
+      return;
+    }
     const answer = scripted ?? sovendusAnswer(call);
     call.reply = answer.status;
+    call.accepted = answer.status === 200;
     if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
     res.writeHead(answer.status, {
       'content-type': 'application/json',
@@ -248,10 +273,10 @@ export async function startFakeSovendusApi(
     url: `http://127.0.0.1:${port}`,
     calls,
     get conversions() {
-      return calls.filter((call) => call.api === 'conversion' && call.reply === 200);
+      return calls.filter((call) => call.api === 'conversion' && call.accepted);
     },
     get redemptions() {
-      return calls.filter((call) => call.api === 'coupon' && call.reply === 200);
+      return calls.filter((call) => call.api === 'coupon' && call.accepted);
     },
     enqueue: (...replies) => {
       script.push(...replies);
