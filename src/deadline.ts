@@ -36,3 +36,35 @@ export function withDeadline<T>(
     );
   });
 }
+
+/**
+ * Calls `fire` once `ms` have passed and the event loop has taken one more round of I/O: when
+ * the process itself stalled past `ms` (a long GC, a busy shop), an answer that arrived
+ * meanwhile is read before time is called on it. Keeps no process alive. Returns a canceller.
+ */
+export function afterTimeAndIo(ms: number, fire: () => void): () => void {
+  let afterIo: NodeJS.Immediate | undefined;
+  const timer = setTimeout(() => {
+    afterIo = setImmediate(fire);
+  }, ms);
+  timer.unref();
+  return () => {
+    clearTimeout(timer);
+    clearImmediate(afterIo);
+  };
+}
+
+/** What `work` came to, or `undefined` if it did not settle within `ms` (see `afterTimeAndIo`). */
+export async function settledWithin<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let cancel: (() => void) | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    cancel = afterTimeAndIo(ms, () => {
+      resolve(undefined);
+    });
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    cancel?.();
+  }
+}

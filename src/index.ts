@@ -29,6 +29,8 @@ export {
   type SovendusErrorDetails,
 } from './errors.js';
 export type {
+  ClaimKeysOf,
+  ClaimLease,
   ClaimOutcome,
   CompleteOptions,
   ConsumedToken,
@@ -53,6 +55,8 @@ export type {
   RedemptionQueued,
   RedemptionResult,
   RedemptionSent,
+  ResendEvent,
+  ResendReason,
   RetryOptions,
   SendConversionOptions,
   SessionClaims,

@@ -6,7 +6,6 @@ import { createConversionApi } from './conversion/conversion-api.js';
 import { createCouponApi } from './coupons/coupon-api.js';
 import { createApiSender } from './delivery/api-sender.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
-import { worstCaseSendMs } from './delivery/retry-policy.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
@@ -26,6 +25,14 @@ import type {
 
 /** Extra life for a send claim beyond the longest possible send: pauses, clock skew, GC. */
 const LEASE_MARGIN_MS = 10_000;
+
+/**
+ * How long a sender holds a delivery's claims: the claim's own store call, then attempts that
+ * may begin until the wait (`timeoutMs`) ends, the last of which lives up to `sendLimitMs`,
+ * then the record; plus a margin. No send outlives its lease, so two never overlap.
+ */
+const leaseMsFor = (config: ResolvedOptions): number =>
+  2 * config.storeTimeoutMs + config.timeoutMs + config.sendLimitMs + LEASE_MARGIN_MS;
 
 let warnedAboutMemoryStore = false;
 
@@ -83,7 +90,8 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   const store = boundStore(rawStore, config.storeTimeoutMs);
 
   const sender = createApiSender({
-    timeoutMs: config.timeoutMs,
+    waitMs: config.timeoutMs,
+    sendLimitMs: config.sendLimitMs,
     retry: config.retry,
     fetch: config.fetch ?? globalThis.fetch,
   });
@@ -94,14 +102,15 @@ export function createSovendus(options: SovendusOptions): Sovendus {
         ? undefined
         : createConversionApi({ apiKey, apiBaseUrl: config.apiBaseUrl, sender }),
     couponApi: coupons && createCouponApi({ ...coupons, sender }),
-    store,
+    store: rawStore,
     events,
     log,
     ttlSeconds: config.ttlSeconds,
-    leaseMs: worstCaseSendMs(config.retry, config.timeoutMs) + LEASE_MARGIN_MS,
+    leaseMs: leaseMsFor(config),
     defaultProductId: typeof productId === 'string' ? productId : undefined,
     queue: config.queue,
     storeTimeoutMs: config.storeTimeoutMs,
+    waitMs: config.timeoutMs,
   });
   if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
 

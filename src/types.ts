@@ -27,16 +27,41 @@ export interface StoredToken {
   capturedAt: number;
 }
 
-/** What `TokenStore.acquireClaims` came to. */
-export type ClaimOutcome = 'acquired' | 'held' | 'completed';
+/**
+ * What `TokenStore.acquireClaims` came to.
+ * - `acquired`: the claims were free; the caller sends.
+ * - `resumed`: taken over from a sender whose lease ran out before it completed or released
+ *   them (it died, or gave up without knowing whether Sovendus accepted its call). The caller
+ *   sends, but that earlier call may have been counted: this send may double it.
+ * - `held`: another sender holds one of them now (it may still fail).
+ * - `completed`: the delivery was accepted already.
+ */
+export type ClaimOutcome = 'acquired' | 'resumed' | 'held' | 'completed';
+
+/** How long claims taken by `acquireClaims` are held, and how long they are remembered. */
+export interface ClaimLease {
+  /** Until when (milliseconds since the epoch) the caller holds them. */
+  endsAt: number;
+  /**
+   * How long a store keeps a claim after taking it, in seconds: long past `endsAt`, so that
+   * whoever takes it over after the lease ran out learns that (`resumed`).
+   */
+  keepSeconds: number;
+}
 
 /** What `TokenStore.acquireSessionClaims` found and came to. */
 export interface SessionClaims {
   /** The session's token, as `getToken` would have read it. */
   entry: StoredToken;
-  /** Whether this token's claims (its own, then the others) were taken. */
+  /** Whether the claims of that token's conversion were taken. */
   claim: ClaimOutcome;
 }
+
+/**
+ * The claims of a token's conversion. A pure function of the entry's `productId` and `token`
+ * (a store may call it with placeholders to learn the shape of the names once).
+ */
+export type ClaimKeysOf = (entry: Pick<StoredToken, 'productId' | 'token'>) => string[];
 
 /** The session token a delivery used up: deleted once it is accepted, unless a newer click replaced it. */
 export interface ConsumedToken {
@@ -52,7 +77,8 @@ export interface ConsumedToken {
  * The claim methods are what make a delivery go out exactly once: whoever acquires its claims
  * sends, everybody else gets `duplicate`. A delivery has one or two claims (the token or
  * voucher code, and the order); each method takes them all, so a store can settle them in one
- * round trip.
+ * round trip. The package decides which claims a delivery has and what each outcome means
+ * (`claim-ledger.ts`); a store only keeps them, atomically.
  */
 export interface TokenStore {
   /** Keeps `entry` for the session for `ttlSeconds`, replacing an older token: the newest click wins. */
@@ -60,12 +86,13 @@ export interface TokenStore {
   /** The session's token, or `undefined` when there is none or it expired. */
   getToken(sessionKey: string): Promise<StoredToken | undefined>;
   /**
-   * Takes every claim in `keys` for `leaseMs`, or none of them, atomically across every
-   * process that shares the store. When one is taken, says why: `completed` (the delivery was
-   * accepted) wins over `held` (another sender has it now, and may still fail). Claims `owner`
+   * Takes every claim in `keys` until `lease.endsAt`, or none of them, atomically across every
+   * process that shares the store, and answers a {@link ClaimOutcome}: `completed` wins over
+   * `held`, `held` over `resumed`. A claim whose lease ended (by the store's reading of
+   * `Date.now()`) is free again, but taking it is `resumed`, not `acquired`. Claims `owner`
    * already holds count as free, so a call repeated after a lost answer is `acquired` again.
    */
-  acquireClaims(keys: readonly string[], owner: string, leaseMs: number): Promise<ClaimOutcome>;
+  acquireClaims(keys: readonly string[], owner: string, lease: ClaimLease): Promise<ClaimOutcome>;
   /**
    * Marks the claims completed (the delivery was accepted) for `ttlSeconds`, so it is never
    * sent again, and deletes `consumed`'s session token while it is still that token.
@@ -75,20 +102,19 @@ export interface TokenStore {
     ttlSeconds: number,
     consumed?: ConsumedToken,
   ): Promise<void>;
-  /** Gives the claims up after a failed send, each only while `owner` still holds it. */
+  /** Gives the claims up after a send that surely failed, each only while `owner` still holds it. */
   releaseClaims(keys: readonly string[], owner: string): Promise<void>;
   /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
-   * the claims of its conversion (as `acquireClaims`), that is the token's own claim
-   * `conversion:{productId}:{token}` followed by `keys`, in one step. `undefined` when the
-   * session holds no token: then nothing is claimed. Without it, the package calls `getToken`
-   * and then `acquireClaims`, one round trip more.
+   * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
+   * `undefined` when the session holds no token: then nothing is claimed. Without it, the
+   * package calls `getToken` and then `acquireClaims`, one round trip more.
    */
   acquireSessionClaims?(
     sessionKey: string,
-    keys: readonly string[],
+    claimKeysOf: ClaimKeysOf,
     owner: string,
-    leaseMs: number,
+    lease: ClaimLease,
   ): Promise<SessionClaims | undefined>;
 }
 
@@ -124,8 +150,21 @@ export interface SovendusOptions {
   apiBaseUrl?: string | undefined;
   /** How long a captured token is kept, in seconds. Default `2592000` (30 days, as Sovendus documents). */
   ttlSeconds?: number | undefined;
-  /** Timeout of one API attempt in milliseconds. Default `2000`. */
+  /**
+   * How long a checkout (or `sendConversion`, `redeemCoupon`) waits for Sovendus, retries
+   * included, in milliseconds. Default `2000`. When it runs out the request goes on with a
+   * `queued` (with a queue) or `failed` result, but a call already made is not abandoned: it
+   * goes on for up to `sendLimitMs`, and its outcome is recorded and emitted when it comes.
+   */
   timeoutMs?: number | undefined;
+  /**
+   * The hard limit of one API call, in milliseconds, whatever the `fetch` does with its
+   * `AbortSignal`. Default `30000` (the documented samples' timeout). Only a call that reached
+   * it without an answer, or whose connection broke after it was sent, is an outcome the
+   * package cannot know: another attempt then may double the conversion, and is reported as a
+   * `resend` event.
+   */
+  sendLimitMs?: number | undefined;
   /** Retries with exponential backoff and jitter for transient failures. */
   retry?: RetryOptions | undefined;
   /** The longest a request waits for the store, in milliseconds; past it capture lets the request go on. Default `250`. */
@@ -292,6 +331,12 @@ export interface SovendusEvents {
   redemptionQueued: RedemptionQueued;
   /** A queued coupon redemption ran out of its retry window, or was refused for good. */
   redemptionDead: RedemptionFacts & { error: SovendusError };
+  /**
+   * A conversion or redemption is sent again after an outcome the package could not know
+   * (`reason`): Sovendus may have taken the earlier call, so this one may count twice. Rare;
+   * count them.
+   */
+  resend: ResendEvent;
   /** Capture, a conversion or a redemption failed; the shop's request went on regardless. */
   failed: {
     stage: 'capture' | 'conversion' | 'redemption';
@@ -302,6 +347,19 @@ export interface SovendusEvents {
     couponCode?: string | undefined;
   };
 }
+
+/**
+ * Why a call was sent again although an earlier one may have been taken:
+ * - `no-answer`: the earlier call reached `sendLimitMs` without an answer;
+ * - `connection-lost`: its connection broke after it was sent, before an answer;
+ * - `resumed`: its sender's lease ran out before it settled (the process died, or stalled).
+ */
+export type ResendReason = 'no-answer' | 'connection-lost' | 'resumed';
+
+/** The payload of the `resend` event. */
+export type ResendEvent =
+  | (ConversionFacts & { kind: 'conversion'; reason: ResendReason })
+  | (RedemptionFacts & { kind: 'redemption'; reason: ResendReason });
 
 /** Options of `convert()`. */
 export interface ConvertOptions {

@@ -197,7 +197,12 @@ describe('the durable queue', () => {
     const sovendus = instance(queue, { store });
     const token = freshTestToken();
     const claim = [`conversion:${PRODUCT_ID}:${token}`];
-    expect(await store.acquireClaims(claim, 'another-sender', 60_000)).toBe('acquired');
+    expect(
+      await store.acquireClaims(claim, 'another-sender', {
+        endsAt: Date.now() + 60_000,
+        keepSeconds: 60,
+      }),
+    ).toBe('acquired');
     await queue.enqueue({ kind: 'conversion', token, productId: PRODUCT_ID });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(api.calls).toEqual([]); // busy: the worker waits instead of sending or dropping it

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type SovendusEvents,
   createSovendus,
   SovendusError,
   SovendusInvalidApiKeyError,
@@ -119,18 +120,86 @@ describe('sendConversion', () => {
     },
   );
 
-  it('retries 5xx, 429, hangs and resets, then succeeds', async () => {
-    api.enqueue({ status: 503 }, 'reset');
-    expect(await sovendus.sendConversion({ token: TEST_TOKEN })).toMatchObject({
-      status: 'sent',
-      attempts: 3,
+  it('retries 5xx, 429, hangs and resets, then succeeds, and reports each resend that may double', async () => {
+    const patient = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      timeoutMs: 20_000,
+      sendLimitMs: 200,
+      retry: { attempts: 3, minDelayMs: 10, maxDelayMs: 50 },
     });
-    api.reset();
-    api.enqueue({ status: 429, headers: { 'retry-after': '0' } }, 'hang');
-    expect(await sovendus.sendConversion({ token: '11111-test-111-11111' })).toMatchObject({
-      status: 'sent',
-      attempts: 3,
+    const resends: SovendusEvents['resend'][] = [];
+    patient.on('resend', (event) => resends.push(event));
+    try {
+      api.enqueue({ status: 503 }, 'reset');
+      expect(await patient.sendConversion({ token: TEST_TOKEN })).toMatchObject({
+        status: 'sent',
+        attempts: 3,
+      });
+      api.enqueue({ status: 429, headers: { 'retry-after': '0' } }, 'hang');
+      expect(await patient.sendConversion({ token: '11111-test-111-11111' })).toMatchObject({
+        status: 'sent',
+        attempts: 3,
+      });
+      // A 503 or a 429 proves the call was not taken; a reset or a hang does not.
+      expect(resends).toEqual([
+        { kind: 'conversion', reason: 'connection-lost', token: TEST_TOKEN, productId: PRODUCT_ID },
+        {
+          kind: 'conversion',
+          reason: 'no-answer',
+          token: '11111-test-111-11111',
+          productId: PRODUCT_ID,
+        },
+      ]);
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it('sends once, without a resend, when an answer comes after the wait: the call goes on', async () => {
+    const token = freshTestToken();
+    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    const resends: unknown[] = [];
+    sovendus.on('resend', (event) => resends.push(event));
+    // Held until the request stopped waiting, then answered: as a slow Sovendus would.
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    api.enqueue({ status: 200, until: answered });
+    const result = await sovendus.sendConversion({ token });
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE' } });
+    expect(failure(result).message).toContain('the call goes on');
+    answer();
+    expect(await sent).toMatchObject({ status: 'sent', token, attempts: 1 });
+    expect(api.conversions).toHaveLength(1);
+    expect(resends).toEqual([]);
+    // Recorded as sent: a second try is a duplicate, not a second call.
+    expect(await sovendus.sendConversion({ token })).toMatchObject({ status: 'duplicate' });
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('decides on the status line: a 200 whose body never ends is sent', async () => {
+    const token = freshTestToken();
+    api.enqueue('stall');
+    expect(await sovendus.sendConversion({ token })).toMatchObject({ status: 'sent', token });
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('holds its hard limit against a fetch that ignores the abort signal', async () => {
+    const deaf = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      timeoutMs: 20_000,
+      sendLimitMs: 50,
+      retry: { attempts: 1 },
+      // Never settles, whatever its signal says.
+      fetch: () => new Promise<Response>(() => undefined),
     });
+    const error = failure(await deaf.sendConversion({ token: freshTestToken() }));
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(error.message).toContain('no answer within 50 ms');
+    await deaf.close();
   });
 
   it('gives up after the configured attempts with a retryable SovendusUnavailableError', async () => {
@@ -143,20 +212,20 @@ describe('sendConversion', () => {
     expect(api.calls).toHaveLength(3);
   });
 
-  it('times out an attempt that gets no answer', async () => {
+  it('gives up a call that gets no answer at its hard limit', async () => {
     const single = createSovendus({
       productId: PRODUCT_ID,
       apiKey: API_KEY,
       apiBaseUrl: api.url,
-      timeoutMs: 100,
+      timeoutMs: 20_000,
+      sendLimitMs: 100,
       retry: { attempts: 1 },
     });
-    api.enqueue('hang');
-    const started = Date.now();
+    api.enqueue('hang'); // never answers: only the limit can end the call
     const error = failure(await single.sendConversion({ token: TEST_TOKEN }));
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(error.message).toContain('no answer within 100 ms');
     expect(error.retryable).toBe(true);
+    await single.close();
   });
 
   it('reads an answer that arrived while the event loop stalled past the timeout', async () => {

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { createClient } from 'redis';
-import { tokenClaimKey } from '../src/claim-keys.js';
+import { conversionClaimKeys, orderClaimKey, tokenClaimKey } from '../src/delivery/claim-ledger.js';
 import {
   MemoryTokenStore,
   RedisTokenStore,
+  type ClaimLease,
   type SessionClaims,
   type StoredToken,
   type TokenStore,
 } from '../src/index.js';
-import { boundStore } from '../src/stores/bounded-store.js';
+import { readThenClaim } from '../src/stores/session-claims.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
 import { hasRedisCli, hasRedisServer, startRedisCluster } from './support/redis-server.js';
 import { PRODUCT_ID } from './support/shop.js';
@@ -31,6 +32,9 @@ interface StoreUnderTest {
 }
 
 const keep = () => Promise.resolve();
+
+/** A lease that ends `ms` from now (in the past when negative); claims are kept a minute. */
+const lease = (ms = 5_000): ClaimLease => ({ endsAt: Date.now() + ms, keepSeconds: 60 });
 
 const canCluster = hasRedisServer && hasRedisCli;
 
@@ -96,7 +100,9 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
   it('grants a claim to one owner at a time, atomically', async () => {
     const claim = [unique('claim')];
     const grants = await Promise.all(
-      Array.from({ length: 20 }, (_, owner) => store.acquireClaims(claim, `owner-${owner}`, 5_000)),
+      Array.from({ length: 20 }, (_, owner) =>
+        store.acquireClaims(claim, `owner-${owner}`, lease()),
+      ),
     );
     expect(grants.filter((grant) => grant === 'acquired')).toHaveLength(1);
     expect(grants.filter((grant) => grant === 'held')).toHaveLength(19);
@@ -104,99 +110,127 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
 
   it('grants claims again to their owner, as a call repeated after a lost answer', async () => {
     const claims = [unique('claim'), unique('claim')];
-    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
-    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
-    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('held');
+    expect(await store.acquireClaims(claims, 'a', lease())).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'a', lease())).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'b', lease())).toBe('held');
   });
 
   it('takes all the claims of a delivery or none of them', async () => {
     const token = unique('token-claim');
     const order = unique('order-claim');
-    expect(await store.acquireClaims([order], 'other-order', 5_000)).toBe('acquired');
-    expect(await store.acquireClaims([token, order], 'a', 5_000)).toBe('held');
+    expect(await store.acquireClaims([order], 'other-order', lease())).toBe('acquired');
+    expect(await store.acquireClaims([token, order], 'a', lease())).toBe('held');
     // The token's claim was not taken by the failed attempt: another delivery gets it.
-    expect(await store.acquireClaims([token], 'b', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims([token], 'b', lease())).toBe('acquired');
   });
 
   it('says completed, not held, when any claim of a delivery was completed', async () => {
     const sent = unique('claim');
     const busy = unique('claim');
-    await store.acquireClaims([sent], 'a', 5_000);
+    await store.acquireClaims([sent], 'a', lease());
     await store.completeClaims([sent], 60);
-    await store.acquireClaims([busy], 'b', 5_000);
-    expect(await store.acquireClaims([busy, sent], 'c', 5_000)).toBe('completed');
+    await store.acquireClaims([busy], 'b', lease());
+    expect(await store.acquireClaims([busy, sent], 'c', lease())).toBe('completed');
   });
 
   it('lets only the owner release claims, after which they can be taken again', async () => {
     const claims = [unique('claim'), unique('claim')];
-    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'a', lease())).toBe('acquired');
     await store.releaseClaims(claims, 'b');
-    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('held');
+    expect(await store.acquireClaims(claims, 'b', lease())).toBe('held');
     await store.releaseClaims(claims, 'a');
-    expect(await store.acquireClaims(claims, 'b', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'b', lease())).toBe('acquired');
   });
 
-  it('frees a claim whose lease ran out (a sender that crashed)', async () => {
-    const claim = [unique('claim')];
-    expect(await store.acquireClaims(claim, 'crashed', 50)).toBe('acquired');
-    await sleep(120);
-    expect(await store.acquireClaims(claim, 'next', 5_000)).toBe('acquired');
+  it('frees a claim whose lease ran out (a sender that crashed), and says it was resumed', async () => {
+    const claims = [unique('claim'), unique('claim')];
+    expect(await store.acquireClaims(claims, 'crashed', lease(-1))).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'next', lease())).toBe('resumed');
+    // Resumed claims are held like any other.
+    expect(await store.acquireClaims(claims, 'third', lease())).toBe('held');
+  });
+
+  it('says held, not resumed, when one claim ran out and another is still held', async () => {
+    const lapsed = unique('claim');
+    const busy = unique('claim');
+    await store.acquireClaims([lapsed], 'crashed', lease(-1));
+    await store.acquireClaims([busy], 'alive', lease());
+    expect(await store.acquireClaims([lapsed, busy], 'next', lease())).toBe('held');
+    // Nothing was taken by that attempt: the lapsed claim is still there to be resumed.
+    expect(await store.acquireClaims([lapsed], 'after', lease())).toBe('resumed');
   });
 
   it('never grants completed claims again, not even to their former owner', async () => {
     const claims = [unique('claim'), unique('claim')];
-    expect(await store.acquireClaims(claims, 'a', 5_000)).toBe('acquired');
+    expect(await store.acquireClaims(claims, 'a', lease())).toBe('acquired');
     await store.completeClaims(claims, 60);
     await store.releaseClaims(claims, 'a');
-    expect(await store.acquireClaims([claims[1]!], 'a', 5_000)).toBe('completed');
+    expect(await store.acquireClaims([claims[1]!], 'a', lease())).toBe('completed');
   });
 
   it('deletes the consumed token on completion, but only while it is still that token', async () => {
     const session = unique('session');
     const claim = [unique('claim')];
     await store.saveToken(session, entry('newer'), 60);
-    await store.acquireClaims(claim, 'a', 5_000);
+    await store.acquireClaims(claim, 'a', lease());
     await store.completeClaims(claim, 60, { sessionKey: session, token: 'older' });
     expect(await store.getToken(session)).toEqual(entry('newer'));
-    expect(await store.acquireClaims(claim, 'b', 5_000)).toBe('completed');
+    expect(await store.acquireClaims(claim, 'b', lease())).toBe('completed');
 
     const next = [unique('claim')];
-    await store.acquireClaims(next, 'a', 5_000);
+    await store.acquireClaims(next, 'a', lease());
     await store.completeClaims(next, 60, { sessionKey: session, token: 'newer' });
     expect(await store.getToken(session)).toBeUndefined();
   });
 
-  // The checkout's shortcut as the delivery service calls it: through boundStore, which gives
-  // a store without it (MemoryTokenStore) the two steps instead.
+  // The checkout's shortcut as the claim ledger calls it: a store without it
+  // (MemoryTokenStore) gets the two steps instead.
   const acquireSessionClaims = (
     sessionKey: string,
-    keys: readonly string[],
+    orderId: string | undefined,
     owner: string,
   ): Promise<SessionClaims | undefined> =>
-    boundStore(store, 5_000).acquireSessionClaims(sessionKey, keys, owner, 5_000);
+    store.acquireSessionClaims
+      ? store.acquireSessionClaims(sessionKey, conversionClaimKeys(orderId), owner, lease())
+      : readThenClaim(store, sessionKey, conversionClaimKeys(orderId), owner, lease());
 
-  it("reads the session's token and claims its conversion, under the token's own claim", async () => {
+  it("reads the session's token and claims its conversion, under the token's and the order's claims", async () => {
     const session = unique('session');
     const token = unique('session-token');
-    const order = unique('order-claim');
+    const order = unique('order');
     await store.saveToken(session, entry(token), 60);
-    expect(await acquireSessionClaims(session, [order], 'a')).toEqual({
+    expect(await acquireSessionClaims(session, order, 'a')).toEqual({
       entry: entry(token),
       claim: 'acquired',
     });
-    // The same claims sendConversion takes for this token, whoever sends it.
-    expect(await store.acquireClaims([tokenClaimKey(PRODUCT_ID, token)], 'b', 5_000)).toBe('held');
-    expect(await store.acquireClaims([order], 'b', 5_000)).toBe('held');
-    await store.completeClaims([tokenClaimKey(PRODUCT_ID, token), order], 60);
-    expect(await acquireSessionClaims(session, [unique('order-claim')], 'c')).toMatchObject({
+    // The same claims sendConversion takes for this token and order, whoever sends it.
+    const tokenClaim = tokenClaimKey(PRODUCT_ID, token);
+    const orderClaim = orderClaimKey(PRODUCT_ID, order);
+    expect(await store.acquireClaims([tokenClaim], 'b', lease())).toBe('held');
+    expect(await store.acquireClaims([orderClaim], 'b', lease())).toBe('held');
+    await store.completeClaims([tokenClaim, orderClaim], 60);
+    expect(await acquireSessionClaims(session, unique('order'), 'c')).toMatchObject({
       claim: 'completed',
     });
   });
 
+  it('fills in claim names that hold any character an order id may have', async () => {
+    const session = unique('session');
+    const token = unique('session-token');
+    const order = `%1 .* [x] ${unique('order')} ü "quoted"`;
+    await store.saveToken(session, entry(token), 60);
+    expect(await acquireSessionClaims(session, order, 'a')).toMatchObject({ claim: 'acquired' });
+    expect(await store.acquireClaims([orderClaimKey(PRODUCT_ID, order)], 'b', lease())).toBe(
+      'held',
+    );
+  });
+
   it('claims nothing for a session without a token', async () => {
-    const order = unique('order-claim');
-    expect(await acquireSessionClaims(unique('session'), [order], 'a')).toBeUndefined();
-    expect(await store.acquireClaims([order], 'b', 5_000)).toBe('acquired');
+    const order = unique('order');
+    expect(await acquireSessionClaims(unique('session'), order, 'a')).toBeUndefined();
+    expect(await store.acquireClaims([orderClaimKey(PRODUCT_ID, order)], 'b', lease())).toBe(
+      'acquired',
+    );
   });
 });
 
@@ -220,12 +254,16 @@ describe('RedisTokenStore', () => {
     await redis.client.set(`${redis.prefix}token:${session}`, 'not json', 'EX', 60);
     expect(await redis.store.getToken(session)).toBeUndefined();
     const claim = [unique('claim')];
-    await redis.store.acquireClaims(claim, 'a', 5_000);
+    await redis.store.acquireClaims(claim, 'a', lease());
     await expect(
       redis.store.completeClaims(claim, 60, { sessionKey: session, token: 'x' }),
     ).resolves.toBeUndefined();
-    const order = [unique('claim')];
-    expect(await redis.store.acquireSessionClaims(session, order, 'a', 5_000)).toBeUndefined();
-    expect(await redis.store.acquireClaims(order, 'b', 5_000)).toBe('acquired');
+    const order = unique('order');
+    expect(
+      await redis.store.acquireSessionClaims(session, conversionClaimKeys(order), 'a', lease()),
+    ).toBeUndefined();
+    expect(await redis.store.acquireClaims([orderClaimKey(PRODUCT_ID, order)], 'b', lease())).toBe(
+      'acquired',
+    );
   });
 });

@@ -4,14 +4,15 @@ import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import type { SessionAccess } from '../middleware/session.js';
 import { maskToken } from '../token.js';
-import type { Middleware, TokenStore } from '../types.js';
+import type { BoundedStore } from '../stores/bounded-store.js';
+import type { Middleware } from '../types.js';
 import { readQueryToken } from './query.js';
 
 export interface CaptureOptions {
   queryParam: string;
   ttlSeconds: number;
   /** Already bounded by `boundStore`, so a save can hold a request no longer than its deadline. */
-  store: TokenStore;
+  store: BoundedStore;
   sessions: SessionAccess;
   /** The landing request's product id; throws `SovendusConfigError` when it cannot be had. */
   productIdFor: (req: IncomingMessage) => string;

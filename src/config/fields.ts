@@ -53,6 +53,7 @@ const positiveInt = (max: number) =>
 
 export const ttlSecondsField = positiveInt(365 * 24 * 3600);
 export const timeoutMsField = positiveInt(120_000);
+export const sendLimitMsField = positiveInt(300_000);
 export const storeTimeoutMsField = positiveInt(60_000);
 export const attemptsField = positiveInt(10);
 export const delayMsField = positiveInt(60_000);
@@ -72,6 +73,7 @@ export const DEFAULTS = {
   couponApiBaseUrl: 'https://coupon-api.sovendus.com',
   ttlSeconds: 2_592_000,
   timeoutMs: 2_000,
+  sendLimitMs: 30_000,
   storeTimeoutMs: 250,
   queryParam: 'sovReqToken',
   retry: { attempts: 3, minDelayMs: 100, maxDelayMs: 1_000 },

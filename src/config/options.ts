@@ -14,6 +14,7 @@ import {
   isProductId,
   missingSettings,
   queryParamField,
+  sendLimitMsField,
   storeTimeoutMsField,
   timeoutMsField,
   trafficMediumPublicIdField,
@@ -71,6 +72,7 @@ const optionsSchema = z
     apiBaseUrl: apiBaseUrlField.default(DEFAULTS.apiBaseUrl),
     ttlSeconds: ttlSecondsField.default(DEFAULTS.ttlSeconds),
     timeoutMs: timeoutMsField.default(DEFAULTS.timeoutMs),
+    sendLimitMs: sendLimitMsField.default(DEFAULTS.sendLimitMs),
     storeTimeoutMs: storeTimeoutMsField.default(DEFAULTS.storeTimeoutMs),
     retry: z
       .object({

@@ -3,12 +3,12 @@ import {
   SovendusInvalidParametersError,
   SovendusNotFoundError,
 } from '../errors.js';
-import type { ApiCall, ApiOutcome, ApiSender } from '../delivery/api-sender.js';
+import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/api-sender.js';
 import { transientFailure, unexpectedStatus } from '../delivery/response.js';
 
 export interface ConversionApi {
   /** Posts one conversion, retrying transient failures. Never rejects. */
-  send(productId: string, token: string): Promise<ApiOutcome>;
+  send(productId: string, token: string, watcher: SendWatcher): Promise<ApiOutcome>;
 }
 
 /**
@@ -45,13 +45,16 @@ export function createConversionApi(options: {
   const { apiKey, apiBaseUrl, sender } = options;
   const body = JSON.stringify({ apiKey });
   return {
-    send: (productId, token) =>
-      sender.send({
-        url: conversionUrl(apiBaseUrl, productId, token),
-        body,
-        classifyFailure: classifyConversionFailure,
-        baseUrlOption: 'apiBaseUrl',
-        secret: apiKey,
-      }),
+    send: (productId, token, watcher) =>
+      sender.send(
+        {
+          url: conversionUrl(apiBaseUrl, productId, token),
+          body,
+          classifyFailure: classifyConversionFailure,
+          baseUrlOption: 'apiBaseUrl',
+          secret: apiKey,
+        },
+        watcher,
+      ),
   };
 }

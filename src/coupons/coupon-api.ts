@@ -1,11 +1,11 @@
 import { SovendusInvalidParametersError, SovendusNotFoundError } from '../errors.js';
-import type { ApiCall, ApiOutcome, ApiSender } from '../delivery/api-sender.js';
+import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/api-sender.js';
 import { transientFailure, unexpectedStatus } from '../delivery/response.js';
 import type { Redemption } from './redemption-input.js';
 
 export interface CouponApi {
   /** Posts one redemption, retrying transient failures. Never rejects. */
-  send(redemption: Redemption): Promise<ApiOutcome>;
+  send(redemption: Redemption, watcher: SendWatcher): Promise<ApiOutcome>;
 }
 
 /** Maps a failed answer of the coupon API to a typed error, by the protocol's table. */
@@ -53,20 +53,23 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
   // Validated digits; encoded anyway, like every part of a URL we build.
   const url = `${apiBaseUrl}/redeem/${encodeURIComponent(trafficSourceNumber)}`;
   return {
-    send: (redemption) =>
-      sender.send({
-        url,
-        // JSON.stringify leaves out the fields that are undefined.
-        body: JSON.stringify({
-          coupon_code: redemption.couponCode,
-          order_id: redemption.orderId,
-          order_value: redemption.orderValue,
-          order_currency: redemption.orderCurrency,
-          email_hash: redemption.emailHash,
-          traffic_medium_public_id: trafficMediumPublicId,
-        }),
-        classifyFailure: classifyCouponFailure,
-        baseUrlOption: 'coupons.apiBaseUrl',
-      }),
+    send: (redemption, watcher) =>
+      sender.send(
+        {
+          url,
+          // JSON.stringify leaves out the fields that are undefined.
+          body: JSON.stringify({
+            coupon_code: redemption.couponCode,
+            order_id: redemption.orderId,
+            order_value: redemption.orderValue,
+            order_currency: redemption.orderCurrency,
+            email_hash: redemption.emailHash,
+            traffic_medium_public_id: trafficMediumPublicId,
+          }),
+          classifyFailure: classifyCouponFailure,
+          baseUrlOption: 'coupons.apiBaseUrl',
+        },
+        watcher,
+      ),
   };
 }

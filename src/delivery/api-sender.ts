@@ -1,14 +1,15 @@
+import { afterTimeAndIo } from '../deadline.js';
 import { SovendusUnavailableError, type SovendusError } from '../errors.js';
-import {
-  readSovendusMessage,
-  redirected,
-  type AttemptOutcome,
-  type FailedAttempt,
-} from './response.js';
+import type { ResendReason } from '../types.js';
+import { readBodyCapped } from './read-body.js';
+import { readSovendusMessage, redirected, type FailedAttempt } from './response.js';
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
 export interface ApiSenderOptions {
-  timeoutMs: number;
+  /** How long after a send began another attempt may still begin: the caller's wait. */
+  waitMs: number;
+  /** The hard limit of one attempt, whatever `fetch` does with its signal. */
+  sendLimitMs: number;
   retry: RetryPolicy;
   fetch: typeof globalThis.fetch;
 }
@@ -33,92 +34,175 @@ export interface ApiCall {
   secret?: string | undefined;
 }
 
+/**
+ * What a send came to. `unknown`: its last attempt may have been taken by Sovendus (no answer
+ * within the hard limit, or the connection broke after the call was sent), so whoever sends it
+ * again may double it.
+ */
 export type ApiOutcome =
-  { ok: true; attempts: number } | { ok: false; error: SovendusError; attempts: number };
+  | { ok: true; attempts: number }
+  | { ok: false; error: SovendusError; attempts: number; unknown: boolean };
+
+/** Follows a send while it runs. */
+export interface SendWatcher {
+  /** Attempts begun so far; the sender counts them here. */
+  attempts: number;
+  /** Hears of each attempt made after an unknown outcome, before it is made. */
+  resend(reason: ResendReason): void;
+}
 
 export interface ApiSender {
-  /** Posts the call, retrying transient failures by the retry policy. Never rejects. */
-  send(call: ApiCall): Promise<ApiOutcome>;
+  /** Posts the call, and again by the rules below while the caller's wait lasts. Never rejects. */
+  send(call: ApiCall, watcher: SendWatcher): Promise<ApiOutcome>;
 }
+
+/** One attempt's outcome, as the retry rules below read it. */
+type Attempt =
+  | { kind: 'accepted' }
+  /** Surely not taken: a 5xx or 429 answer, or no connection at all. Safe to repeat. */
+  | { kind: 'refused'; error: SovendusError; retryAfterMs?: number | undefined }
+  /** Maybe taken: repeating it may double it. */
+  | { kind: 'unknown'; error: SovendusError; reason: ResendReason }
+  /** An answer about the setup or the input (403, 404, 422...): asking again cannot help. */
+  | { kind: 'final'; error: SovendusError };
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' } as const;
 
 /**
+ * Errors that prove the call never left: the connection was not made. Any other failure
+ * before an answer (a reset, "other side closed") may come after Sovendus read the call.
+ */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+// Read by shape: the error may come from another realm (a vm context), where instanceof fails.
+interface ErrorShape {
+  cause?: { message?: unknown; code?: unknown; errors?: { code?: unknown }[] };
+}
+
+const neverConnected = (error: unknown): boolean => {
+  const cause = (error as ErrorShape | undefined)?.cause;
+  // Several addresses tried (happy eyeballs) fail as one AggregateError.
+  const code = cause?.code ?? cause?.errors?.[0]?.code;
+  return typeof code === 'string' && NOT_CONNECTED.has(code);
+};
+
+/**
  * Under `redirect: 'error'`, the global fetch rejects a redirect with this cause. Another fetch
- * (the `fetch` option) may word it differently: its refusal then reads as a connection failure.
+ * (the `fetch` option) may word it differently: its refusal then reads as a lost connection.
  */
 const isRedirectRefusal = (error: unknown): boolean =>
-  // Read by shape: the error may come from another realm (a vm context), where instanceof fails.
-  (error as { cause?: { message?: unknown } } | undefined)?.cause?.message ===
-  'unexpected redirect';
+  (error as ErrorShape | undefined)?.cause?.message === 'unexpected redirect';
+
+const LIMIT_REACHED = Symbol('limit reached');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The HTTP client both Sovendus APIs share: one timeout per attempt, retries with backoff,
- * redirects never followed (they would carry the body, and the key in it, elsewhere).
+ * The HTTP client both Sovendus APIs share, and the one place that decides whether a call is
+ * made again. Redirects are never followed (they would carry the body, and the key in it,
+ * elsewhere).
  */
 export function createApiSender(options: ApiSenderOptions): ApiSender {
-  const { timeoutMs, retry } = options;
+  const { waitMs, sendLimitMs, retry } = options;
   const fetchImpl = options.fetch;
 
-  async function attempt({
-    url,
-    body,
-    classifyFailure,
-    baseUrlOption,
-    secret,
-  }: ApiCall): Promise<AttemptOutcome> {
+  async function attempt(call: ApiCall): Promise<Attempt> {
     const controller = new AbortController();
-    // The abort waits for the event loop's next round of I/O: when the process itself stalled
-    // past the timeout (a long GC, a busy shop), an answer that arrived meanwhile is read, not
-    // thrown away and sent again (Sovendus has counted it).
-    let abortAfterIo: NodeJS.Immediate | undefined;
-    const timer = setTimeout(() => {
-      abortAfterIo = setImmediate(() => {
-        controller.abort();
-      });
-    }, timeoutMs);
+    // The hard limit holds even for a `fetch` that ignores its signal: we stop waiting for it.
+    // An answer that arrived while the process stalled is read, not taken for lost.
+    let reachLimit: (reached: typeof LIMIT_REACHED) => void = () => undefined;
+    const limit = new Promise<typeof LIMIT_REACHED>((resolve) => (reachLimit = resolve));
+    const stopClock = afterTimeAndIo(sendLimitMs, () => {
+      controller.abort();
+      reachLimit(LIMIT_REACHED);
+    });
+    let draining = false;
     try {
-      const response = await fetchImpl(url, {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        body,
-        signal: controller.signal,
-        // 'error' rather than 'manual': besides refusing a redirect, it spares fetch a clone of
-        // the request and a tee of its body on every call (a sixth of a checkout's instructions).
-        redirect: 'error',
-      });
-      // Read to the end either way, so the connection can be reused; only a failure's
-      // message and Retry-After matter, so a 200 (nearly every call) skips parsing them.
-      const text = await response.text();
-      if (response.status === 200) return { ok: true };
-      return classifyFailure(
+      const response = await Promise.race([
+        fetchImpl(call.url, {
+          method: 'POST',
+          headers: JSON_HEADERS,
+          body: call.body,
+          signal: controller.signal,
+          // 'error' rather than 'manual': besides refusing a redirect, it spares fetch a clone
+          // of the request and a tee of its body on every call (a sixth of a checkout's
+          // instructions).
+          redirect: 'error',
+        }),
+        limit,
+      ]);
+      if (response === LIMIT_REACHED) return noAnswer();
+      // The status line decides. A 200 is taken whatever its body does: the body is read off
+      // the path (capped, within the limit) only so that the connection can be used again.
+      if (response.status === 200) {
+        draining = true;
+        void readBodyCapped(response, limit).finally(stopClock);
+        return { kind: 'accepted' };
+      }
+      const text = await readBodyCapped(response, limit);
+      const failure = call.classifyFailure(
         response.status,
-        readSovendusMessage(text, secret),
+        readSovendusMessage(text, call.secret),
         parseRetryAfter(response.headers.get('retry-after')),
       );
+      return failure.error.retryable
+        ? { kind: 'refused', error: failure.error, retryAfterMs: failure.retryAfterMs }
+        : { kind: 'final', error: failure.error };
     } catch (error) {
-      if (isRedirectRefusal(error)) return redirected(baseUrlOption);
-      const reason = controller.signal.aborted
-        ? `no answer within ${timeoutMs} ms`
-        : 'the connection failed';
-      return { ok: false, error: new SovendusUnavailableError(reason, { cause: error }) };
+      if (isRedirectRefusal(error)) return { kind: 'final', error: redirected(call.baseUrlOption) };
+      if (controller.signal.aborted) return noAnswer(error);
+      if (neverConnected(error)) {
+        const unavailable = new SovendusUnavailableError('the connection failed', { cause: error });
+        return { kind: 'refused', error: unavailable };
+      }
+      const lost = new SovendusUnavailableError('the connection broke before an answer', {
+        cause: error,
+      });
+      return { kind: 'unknown', error: lost, reason: 'connection-lost' };
     } finally {
-      clearTimeout(timer);
-      clearImmediate(abortAfterIo);
+      if (!draining) stopClock();
     }
   }
 
+  const noAnswer = (cause?: unknown): Attempt => ({
+    kind: 'unknown',
+    error: new SovendusUnavailableError(`no answer within ${sendLimitMs} ms`, { cause }),
+    reason: 'no-answer',
+  });
+
   return {
-    async send(call) {
+    async send(call, watcher) {
+      const waitEnds = Date.now() + waitMs;
       for (let attempts = 1; ; attempts += 1) {
+        watcher.attempts = attempts;
         const outcome = await attempt(call);
-        if (outcome.ok) return { ok: true, attempts };
-        if (!outcome.error.retryable || attempts >= retry.attempts) {
-          return { ok: false, error: outcome.error, attempts };
-        }
-        await sleep(backoffDelayMs(attempts, retry, outcome.retryAfterMs));
+        if (outcome.kind === 'accepted') return { ok: true, attempts };
+        const unknown = outcome.kind === 'unknown';
+        const failed = { ok: false, error: outcome.error, attempts, unknown } as const;
+        // An answer about the setup or the input is the same next time: never repeated.
+        if (outcome.kind === 'final') return failed;
+        // The retry policy's count, so a struggling API is not hammered.
+        if (attempts >= retry.attempts) return failed;
+        // No attempt begins once the caller stopped waiting: the queue or the next checkout
+        // takes over, through the claims, with no call of ours left in flight to race.
+        const delay = backoffDelayMs(
+          attempts,
+          retry,
+          outcome.kind === 'refused' ? outcome.retryAfterMs : undefined,
+        );
+        if (Date.now() + delay >= waitEnds) return failed;
+        await sleep(delay);
+        // Sovendus may have taken the last call: this one may count twice. Said, so it can be
+        // counted; not avoided, because the alternative is losing the conversion.
+        if (unknown) watcher.resend(outcome.reason);
       }
     },
   };

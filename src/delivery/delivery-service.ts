@@ -1,16 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { couponClaimKey, orderClaimKey, tokenClaimKeys } from '../claim-keys.js';
 import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
 import { isProductId, PRODUCT_ID_RULE } from '../config/fields.js';
-import { withDeadline } from '../deadline.js';
+import { settledWithin, withDeadline } from '../deadline.js';
 import {
   SovendusConfigError,
   SovendusError,
   SovendusInvalidTokenError,
-  type SovendusStoreError,
+  SovendusStoreError,
+  SovendusUnavailableError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
@@ -23,10 +21,8 @@ import type {
   QueuedDelivery,
   QueuedRedemption,
 } from '../queue/delivery-queue.js';
-import { stillLanding, type BoundedStore } from '../stores/bounded-store.js';
 import { checkToken, maskToken } from '../token.js';
 import type {
-  ClaimOutcome,
   CompleteOptions,
   ConsumedToken,
   ConversionFacts,
@@ -39,31 +35,40 @@ import type {
   RedeemCouponOptions,
   RedemptionFacts,
   RedemptionResult,
+  ResendEvent,
+  ResendReason,
   SendConversionOptions,
-  SessionClaims,
-  StoredToken,
+  TokenStore,
 } from '../types.js';
-import type { ApiOutcome } from './api-sender.js';
-import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
+import type { ApiOutcome, SendWatcher } from './api-sender.js';
+import {
+  conversionClaimKeys,
+  couponClaimKey,
+  createClaimLedger,
+  type Claim,
+  type Taken,
+} from './claim-ledger.js';
 
 export interface DeliveryServiceOptions {
   /** Absent when the shop gave no productId and apiKey: it only redeems coupons. */
   conversionApi: ConversionApi | undefined;
   /** Absent when the shop gave no `coupons` option. */
   couponApi: CouponApi | undefined;
-  /** Already bounded by `boundStore`: its calls end in time and fail as `SovendusStoreError`. */
-  store: BoundedStore;
+  /** The shop's store; the claim ledger bounds every call it makes. */
+  store: TokenStore;
   events: SovendusEventHub;
   log: Log;
   ttlSeconds: number;
-  /** How long a send claim lives; longer than any send can take, so it never expires mid-send. */
+  /** How long a send claim lives: longer than any send can take, so it never ends mid-send. */
   leaseMs: number;
   /** The product id for `sendConversion` calls that give none (the option, when it is a string). */
   defaultProductId: string | undefined;
   /** Where deliveries that fail transiently wait for a later attempt; none: they fail. */
   queue: DeliveryQueue | undefined;
-  /** The longest a request waits for the queue, as for the store. */
+  /** The longest a request waits for one store or queue call. */
   storeTimeoutMs: number;
+  /** The longest a request waits for Sovendus (`timeoutMs`); the call itself may go on. */
+  waitMs: number;
 }
 
 export interface DeliveryService {
@@ -84,30 +89,19 @@ export interface DeliveryService {
 }
 
 type Settled<Facts> = DeliverySent<Facts> | DeliveryDuplicate<Facts>;
+type RequestResult<Facts> = Settled<Facts> | DeliveryQueued<Facts> | DeliveryFailed<Facts>;
 
-/** The claims of a delivery, taken (or not: `outcome` says). */
-interface Claim {
-  keys: readonly string[];
-  owner: string;
-  /** When the lease of the claims ends, unless they are completed or released first. */
-  leaseEnds: number;
-  outcome: ClaimOutcome;
-}
-
-const orderClaimKeys = (orderId: string | undefined): string[] =>
-  orderId === undefined ? [] : [orderClaimKey(orderId)];
-
-type Attempt<Facts> =
-  | { kind: 'settled'; result: Settled<Facts> }
-  /** Another sender holds a claim right now; it may still fail. */
-  | { kind: 'busy'; result: DeliveryDuplicate<Facts> }
-  | { kind: 'failed'; error: SovendusError; attempts: number };
+/** How a send that held the claims ended, once settled. */
+type SendResult<Facts> =
+  | { kind: 'sent'; result: DeliverySent<Facts> }
+  | { kind: 'failed'; outcome: Extract<ApiOutcome, { ok: false }> };
 
 /**
  * What differs between a conversion and a coupon redemption; everything else (claims, retries,
  * the queue, failing open) is the one mechanism below.
  */
 interface Kind<Delivery extends QueuedDelivery, Facts> {
+  name: Delivery['kind'];
   /** For log lines and messages. */
   noun: string;
   /** What results and events say about it (never a secret, never an e-mail hash). */
@@ -118,8 +112,10 @@ interface Kind<Delivery extends QueuedDelivery, Facts> {
   claimKeys(delivery: Delivery): string[];
   /** The session token it uses up, deleted once it is accepted. */
   consumed(delivery: Delivery): ConsumedToken | undefined;
+  /** Checks a delivery read back from the queue as strictly as a new one. */
+  recheck(delivery: Delivery): Delivery | DeliveryFailed<Facts>;
   /** The API call; `undefined` when the shop did not configure this kind. */
-  send: ((delivery: Delivery) => Promise<ApiOutcome>) | undefined;
+  send: ((delivery: Delivery, watcher: SendWatcher) => Promise<ApiOutcome>) | undefined;
   /** Why `send` is missing. */
   notConfigured: string;
   sent(result: DeliverySent<Facts>): void;
@@ -136,14 +132,14 @@ const BUSY = new SovendusError(
 );
 
 /**
- * Decides the fate of each delivery: validate, claim, call, record, and queue what failed
- * transiently. It is the only place that talks to the store, the APIs and the queue together,
- * so exactly-once lives here and nowhere else: requests and the queue's workers, conversions
- * and coupon redemptions, all go through `attempt`.
+ * Decides the fate of each delivery: validate, take its claims, send, settle the claims, and
+ * queue what is not settled. Requests and the queue's workers, conversions and coupon
+ * redemptions all go through it; what the claims mean lives in `claim-ledger.ts`, and when a
+ * call is made again in `api-sender.ts`.
  */
 export function createDeliveryService(options: DeliveryServiceOptions): DeliveryService {
-  const { conversionApi, couponApi, store, events, log, ttlSeconds, leaseMs, queue } = options;
-  const { defaultProductId, storeTimeoutMs } = options;
+  const { conversionApi, couponApi, events, log, leaseMs, queue } = options;
+  const { defaultProductId, storeTimeoutMs, waitMs } = options;
   const inFlight = new Set<Promise<unknown>>();
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -153,15 +149,29 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return work;
   }
 
+  const ledger = createClaimLedger({
+    store: options.store,
+    storeTimeoutMs,
+    leaseMs,
+    ttlSeconds: options.ttlSeconds,
+    log,
+    track: (work) => {
+      void track(work);
+    },
+  });
+
   const conversion: Kind<QueuedConversion, ConversionFacts> = {
+    name: 'conversion',
     noun: 'conversion',
     facts: ({ token, productId, orderId }) => ({ token, productId, orderId }),
     logFields: ({ token }) => ({ token: maskToken(token) }),
-    // The token's claim first: acquireSessionClaims takes it in that place.
-    claimKeys: (delivery) => tokenClaimKeys(delivery, orderClaimKeys(delivery.orderId)),
+    claimKeys: (delivery) => conversionClaimKeys(delivery.orderId)(delivery),
     consumed: ({ sessionKey, token }) =>
       sessionKey === undefined ? undefined : { sessionKey, token },
-    send: conversionApi && (({ productId, token }) => conversionApi.send(productId, token)),
+    recheck: (delivery) => checkConversion(delivery, delivery.sessionKey),
+    send:
+      conversionApi &&
+      (({ productId, token }, watcher) => conversionApi.send(productId, token, watcher)),
     notConfigured: 'conversions need the productId and apiKey options',
     sent: (result) => {
       events.emit('sent', result);
@@ -178,12 +188,14 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
   };
 
   const redemption: Kind<QueuedRedemption, RedemptionFacts> = {
+    name: 'redemption',
     noun: 'coupon redemption',
     facts: ({ couponCode, orderId }) => ({ couponCode, orderId }),
     logFields: ({ couponCode }) => ({ couponCode: maskToken(couponCode) }),
     claimKeys: ({ orderId, couponCode }) => [couponClaimKey(orderId, couponCode)],
     consumed: () => undefined,
-    send: couponApi && ((delivery) => couponApi.send(delivery)),
+    recheck: (delivery) => checkRedemption(delivery),
+    send: couponApi && ((delivery, watcher) => couponApi.send(delivery, watcher)),
     notConfigured: 'coupon redemption needs the coupons option ({ trafficSourceNumber })',
     sent: (result) => {
       events.emit('redeemed', result);
@@ -217,179 +229,166 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return { status: 'failed', error, attempts, ...facts };
   }
 
-  async function release(keys: readonly string[], owner: string): Promise<void> {
-    try {
-      await store.releaseClaims(keys, owner);
-    } catch (error) {
-      // Harmless: the lease expires by itself, after which the delivery can be retried.
-      log.warn({ err: error }, 'could not release a send claim');
-    }
-  }
-
-  /** Takes a delivery's claims; a store failure is returned, as the attempt's. */
-  async function takeClaims<D extends QueuedDelivery, F>(
+  function resend<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     delivery: D,
-  ): Promise<Claim | SovendusStoreError> {
-    const keys = kind.claimKeys(delivery);
-    const owner = randomUUID();
-    const leaseEnds = Date.now() + leaseMs;
-    try {
-      return { keys, owner, leaseEnds, outcome: await store.acquireClaims(keys, owner, leaseMs) };
-    } catch (error) {
-      whenLanded(stillLanding<ClaimOutcome>(error), (outcome) =>
-        outcome === 'acquired' ? handOver(delivery, keys, owner) : undefined,
-      );
-      return error as SovendusStoreError;
-    }
+    reason: ResendReason,
+  ): void {
+    // Every send that may double an earlier one is said, so that an operator can count them.
+    log.warn(
+      { ...kind.logFields(delivery), reason },
+      `${kind.noun} sent again after an outcome that could not be known (${reason}): Sovendus may count it twice`,
+    );
+    events.emit('resend', {
+      kind: kind.name,
+      reason,
+      ...kind.facts(delivery),
+    } as unknown as ResendEvent);
   }
 
   /**
-   * A claim that missed its deadline may land after all, and would then hold every other
-   * sender off for its lease while nobody sends: a checkout that met it would get `duplicate`
-   * and nothing would go out. So, once it lands, the delivery is handed to the queue (when
-   * there is one: its worker sends it, paced, rather than a burst of sends as Redis comes
-   * back) and the claim released, off the request, which already answered `failed`.
+   * Hands a delivery to the queue, when there is one, within the store's bound. An add that
+   * misses the bound may still land: then it is queued after all, which is logged, not an
+   * error. `false`: not confirmed; the caller's result says what that leaves.
    */
-  function whenLanded<T>(
-    late: Promise<T> | undefined,
-    handle: (landed: T) => Promise<void> | undefined,
-  ): void {
-    if (late) void track(late.then(handle).catch(() => undefined));
-  }
-
-  async function handOver(
-    delivery: QueuedDelivery | undefined,
-    keys: readonly string[],
-    owner: string,
-  ): Promise<void> {
-    if (delivery !== undefined) await enqueue(delivery);
-    await release(keys, owner);
-  }
-
-  /** Hands a delivery to the queue, when there is one, within the store's bound. */
-  async function enqueue(delivery: QueuedDelivery): Promise<boolean> {
+  async function enqueue(delivery: QueuedDelivery, delayMs?: number): Promise<boolean> {
     if (queue === undefined) return false;
     try {
       // The queue lives in Redis too: an outage must not hold the request beyond the bound.
       await withDeadline(
-        () => queue.enqueue(delivery),
+        () => queue.enqueue(delivery, { delayMs }),
         storeTimeoutMs,
-        () => new Error(`the queue did not answer within ${storeTimeoutMs} ms`),
+        (pending) => {
+          void track(
+            pending.then(
+              () => {
+                log.info({ kind: delivery.kind }, `${delivery.kind} queued after all (late)`);
+              },
+              (error: unknown) => {
+                log.warn({ err: error }, `${delivery.kind} not queued`);
+              },
+            ),
+          );
+          return new Error(`the queue did not answer within ${storeTimeoutMs} ms`);
+        },
         (cause) => (cause instanceof Error ? cause : new Error(String(cause))),
       );
       return true;
     } catch (cause) {
-      log.error({ err: cause }, `could not queue a ${delivery.kind}`);
+      log.warn({ err: cause }, `could not queue a ${delivery.kind} now`);
       return false;
     }
   }
 
-  /**
-   * Claim (unless the caller did), call, record: one attempt, shared by requests and queue
-   * workers.
-   */
-  async function attempt<D extends QueuedDelivery, F>(
+  /** Send with the claims held, then settle them by what the send came to. */
+  async function sendAndSettle<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
+    send: NonNullable<Kind<D, F>['send']>,
     delivery: D,
-    claimed?: Claim,
-  ): Promise<Attempt<F>> {
-    if (kind.send === undefined) {
-      return { kind: 'failed', error: notConfigured(kind), attempts: 0 };
-    }
-    const facts = kind.facts(delivery);
-    const taken = claimed ?? (await takeClaims(kind, delivery));
-    if (taken instanceof SovendusError) return { kind: 'failed', error: taken, attempts: 0 };
-    const { keys, owner, leaseEnds, outcome: claim } = taken;
-    if (claim !== 'acquired') {
-      log.debug({ ...kind.logFields(delivery), claim }, `duplicate ${kind.noun} skipped`);
-      const result = { status: 'duplicate', ...facts } as const;
-      return claim === 'held' ? { kind: 'busy', result } : { kind: 'settled', result };
-    }
-
-    const outcome = await kind.send(delivery);
+    claim: Claim,
+    watcher: SendWatcher,
+  ): Promise<SendResult<F>> {
+    if (claim.outcome === 'resumed') resend(kind, delivery, 'resumed');
+    const outcome = await send(delivery, watcher);
     if (!outcome.ok) {
-      await release(keys, owner);
-      return { kind: 'failed', error: outcome.error, attempts: outcome.attempts };
+      await ledger.settle(claim, outcome.unknown ? 'unknown' : 'not-accepted', undefined);
+      return { kind: 'failed', outcome };
     }
-    try {
-      // One round trip: the claims become "sent" and a session's token goes.
-      await store.completeClaims(keys, ttlSeconds, kind.consumed(delivery));
-    } catch (error) {
-      log.warn(
-        { err: error, ...kind.logFields(delivery) },
-        `${kind.noun} sent, but not yet recorded as sent: trying again`,
-      );
-      void track(recordLate(kind, delivery, keys, leaseEnds));
-    }
-    const sent = { status: 'sent', ...facts, attempts: outcome.attempts } as const;
+    await ledger.settle(claim, 'accepted', kind.consumed(delivery));
+    const result = { status: 'sent', ...kind.facts(delivery), attempts: outcome.attempts } as const;
     log.info({ ...kind.logFields(delivery), attempts: outcome.attempts }, `${kind.noun} sent`);
-    kind.sent(sent);
-    return { kind: 'settled', result: sent };
+    kind.sent(result);
+    return { kind: 'sent', result };
   }
 
-  /**
-   * Sovendus accepted, but the store could not record it. Until the claims' leases end they
-   * keep every other sender out; after that, a queued retry of the same delivery would send it
-   * again. So the record is retried, off the request, for as long as the leases last.
-   */
-  async function recordLate<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
-    delivery: D,
-    keys: readonly string[],
-    leaseEnds: number,
-  ): Promise<void> {
-    for (let retry = 1; Date.now() < leaseEnds; retry += 1) {
-      await sleep(backoffDelayMs(retry, RECORD_RETRY, undefined), undefined, { ref: false });
-      try {
-        await store.completeClaims(keys, ttlSeconds, kind.consumed(delivery));
-        log.info(kind.logFields(delivery), `${kind.noun} recorded as sent`);
-        return;
-      } catch {
-        // Still unreachable: the next try follows.
-      }
-    }
-    // The one window where a duplicate is possible: the store stayed out of reach for longer
-    // than the leases. Say so loudly.
-    log.error(kind.logFields(delivery), `${kind.noun} sent, but not recorded as sent`);
-  }
+  const watcherFor = <D extends QueuedDelivery, F>(kind: Kind<D, F>, delivery: D) => ({
+    attempts: 0,
+    resend: (reason: ResendReason) => {
+      resend(kind, delivery, reason);
+    },
+  });
 
-  /** The request path: what still fails transiently goes to the queue, when there is one. */
+  /** The request path: the shop waits `waitMs` for Sovendus; what is not settled is queued. */
   async function deliverNow<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     delivery: D,
-    claimed?: Claim,
-  ): Promise<Settled<F> | DeliveryQueued<F> | DeliveryFailed<F>> {
-    const result = await attempt(kind, delivery, claimed);
-    // For a request, a delivery another sender is busy with is a duplicate: it is not ours.
-    if (result.kind !== 'failed') return result.result;
+    taken: Taken,
+  ): Promise<RequestResult<F>> {
     const facts = kind.facts(delivery);
-    const { error, attempts } = result;
-    if (error.retryable && (await enqueue(delivery))) {
-      const queued = { status: 'queued', ...facts, error, attempts } as const;
-      log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
-      kind.queued(queued);
-      return queued;
+    const queueOrFail = async (error: SovendusError, attempts: number, delayMs?: number) => {
+      if (error.retryable && (await enqueue(delivery, delayMs))) {
+        const queued = { status: 'queued', ...facts, error, attempts } as const;
+        log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
+        kind.queued(queued);
+        return queued;
+      }
+      return fail(kind, facts, kind.logFields(delivery), error, attempts);
+    };
+
+    if (taken.outcome === 'failed') return queueOrFail(taken.error, 0);
+    if (taken.outcome === 'completed' || taken.outcome === 'held') {
+      log.debug({ ...kind.logFields(delivery), claim: taken.outcome }, `duplicate ${kind.noun}`);
+      // Another sender has it now. Should it die mid-send, nobody would send it: a follow-up
+      // looks once its lease has ended (a no-op if it was sent).
+      if (taken.outcome === 'held') await enqueue(delivery, leaseMs);
+      return { status: 'duplicate', ...facts };
     }
-    return fail(kind, facts, kind.logFields(delivery), error, attempts);
+    const send = kind.send;
+    if (send === undefined) {
+      await ledger.release(taken);
+      return fail(kind, facts, kind.logFields(delivery), notConfigured(kind), 0);
+    }
+
+    const watcher = watcherFor(kind, delivery);
+    const sending = track(sendAndSettle(kind, send, delivery, taken, watcher));
+    const ended = await settledWithin(sending, waitMs);
+    if (ended === undefined) {
+      // Sovendus has not answered yet, but may: the call goes on (up to sendLimitMs) and its
+      // outcome is recorded and emitted when it comes. The queue looks again once the claims'
+      // lease has ended: a no-op if the call was taken.
+      const error = new SovendusUnavailableError(
+        `no answer within ${waitMs} ms; the call goes on, and a "sent" event follows if it is taken`,
+      );
+      return queueOrFail(error, watcher.attempts, taken.endsAt - Date.now());
+    }
+    if (ended.kind === 'sent') return ended.result;
+    const { error, attempts, unknown } = ended.outcome;
+    // Maybe taken: its claims run out first, so the queue looks after the lease.
+    return queueOrFail(error, attempts, unknown ? taken.endsAt - Date.now() : undefined);
   }
 
   async function deliverFromQueue<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
-    delivery: D,
+    queued: D,
     last: boolean,
   ): Promise<DeliveryVerdict> {
-    const result = await track(attempt(kind, delivery));
-    if (result.kind === 'settled') return { kind: 'done' };
+    const dead = (facts: Partial<F>, error: SovendusError): DeliveryVerdict => {
+      log.error({ code: error.code }, `${kind.noun} dead: ${error.message}`);
+      kind.dead(facts as F, error);
+      return { kind: 'dead', error };
+    };
+    // A job is input like any other: whoever can write to the queue's Redis could forge one.
+    const delivery = kind.recheck(queued);
+    if ('status' in delivery) return dead(delivery, delivery.error);
+    const send = kind.send;
+    if (send === undefined) return dead(kind.facts(delivery), notConfigured(kind));
+
+    // A claim that lands late is released; the job's next attempt takes it again.
+    const taken = await track(ledger.take(kind.claimKeys(delivery), () => Promise.resolve()));
+    if (taken.outcome === 'completed') return { kind: 'done' };
     // The queue must not drop a delivery because someone else is sending it: they may fail.
-    const error = result.kind === 'busy' ? BUSY : result.error;
+    let error: SovendusError;
+    if (taken.outcome === 'held') error = BUSY;
+    else if (taken.outcome === 'failed') error = taken.error;
+    else {
+      const ended = await track(
+        sendAndSettle(kind, send, delivery, taken, watcherFor(kind, delivery)),
+      );
+      if (ended.kind === 'sent') return { kind: 'done' };
+      error = ended.outcome.error;
+    }
     if (error.retryable && !last) return { kind: 'retry', error };
-    log.error(
-      { code: error.code, ...kind.logFields(delivery) },
-      `${kind.noun} dead: ${error.message}`,
-    );
-    kind.dead(kind.facts(delivery), error);
-    return { kind: 'dead', error };
+    return dead(kind.facts(delivery), error);
   }
 
   /** A conversion to send, or the failure that says why its input cannot be one. */
@@ -397,7 +396,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     input: SendConversionOptions,
     sessionKey: string | undefined,
   ): QueuedConversion | ConversionFailed {
-    const checked = checkToken(input.token);
+    const checked = checkToken((input as Partial<SendConversionOptions> | undefined)?.token);
     if (!checked.ok) {
       return fail(conversion, {}, {}, new SovendusInvalidTokenError(checked.reason), 0);
     }
@@ -419,10 +418,26 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return { kind: 'conversion', token, productId, orderId, sessionKey };
   }
 
-  function sendConversion(input: SendConversionOptions): Promise<ConversionResult> {
+  function checkRedemption(
+    input: QueuedRedemption,
+  ): QueuedRedemption | DeliveryFailed<RedemptionFacts> {
+    const parsed = parseRedemption(input);
+    if (parsed instanceof SovendusError) return fail(redemption, {}, {}, parsed, 0);
+    // The e-mail was hashed before it was queued; the hash is checked as the API would.
+    const { emailHash } = input;
+    if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
+      return fail(redemption, {}, {}, new SovendusConfigError('emailHash is malformed.'), 0);
+    }
+    return { kind: 'redemption', ...parsed, emailHash };
+  }
+
+  async function sendConversion(input: SendConversionOptions): Promise<ConversionResult> {
     const delivery = checkConversion(input, undefined);
-    if ('status' in delivery) return Promise.resolve(delivery);
-    return track(deliverNow(conversion, delivery));
+    if ('status' in delivery) return delivery;
+    const keys = conversion.claimKeys(delivery);
+    // A claim that lands after the request gave up is handed to the queue, then released.
+    const taken = await ledger.take(keys, () => enqueue(delivery).then(() => undefined));
+    return deliverNow(conversion, delivery, taken);
   }
 
   /**
@@ -447,65 +462,51 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     if (typeof orderId === 'object') {
       return fail(conversion, {}, {}, new SovendusConfigError(`${orderId.problem}.`), 0);
     }
-    const orderKeys = orderClaimKeys(orderId);
-    const owner = randomUUID();
-    const leaseEnds = Date.now() + leaseMs;
-    // What a claimed entry is: its claims, and the conversion it sends (or why it cannot).
-    const claimedAs = (entry: StoredToken) => ({
-      keys: tokenClaimKeys(entry, orderKeys),
-      delivery: checkConversion({ ...entry, orderId }, sessionKey),
-    });
+    const deliveryOf = (entry: { token: string; productId: string }) =>
+      checkConversion({ ...entry, orderId }, sessionKey);
 
-    let found;
-    try {
-      found = await store.acquireSessionClaims(sessionKey, orderKeys, owner, leaseMs);
-    } catch (error) {
-      whenLanded(stillLanding<SessionClaims | undefined>(error), (landed) => {
-        if (landed?.claim !== 'acquired') return undefined;
-        const { keys, delivery } = claimedAs(landed.entry);
-        return handOver('status' in delivery ? undefined : delivery, keys, owner);
-      });
-      return fail(conversion, {}, {}, error as SovendusStoreError, 0);
-    }
+    const found = await ledger.takeSession(sessionKey, orderId, async (entry) => {
+      const delivery = deliveryOf(entry);
+      if (!('status' in delivery)) await enqueue(delivery);
+    });
+    // Without the token there is nothing to queue: it stays stored for the next checkout.
+    if (found instanceof SovendusStoreError) return fail(conversion, {}, {}, found, 0);
     if (found === undefined) return NO_TOKEN;
-    const { entry, claim: outcome } = found;
-    const { keys, delivery } = claimedAs(entry);
+    const delivery = deliveryOf(found.entry);
     if ('status' in delivery) {
       // A stored entry that is not a valid conversion (written by hand, or by an old version).
-      if (outcome === 'acquired') await release(keys, owner);
+      if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
+        await ledger.release(found.taken);
+      }
       return delivery;
     }
-    return deliverNow(conversion, delivery, { keys, owner, leaseEnds, outcome });
+    return deliverNow(conversion, delivery, found.taken);
   }
 
-  function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
+  async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
     const parsed = parseRedemption(input);
-    if (parsed instanceof SovendusError) {
-      return Promise.resolve(fail(redemption, {}, {}, parsed, 0));
-    }
-    return track(deliverNow(redemption, { kind: 'redemption', ...parsed }));
+    if (parsed instanceof SovendusError) return fail(redemption, {}, {}, parsed, 0);
+    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed };
+    const taken = await ledger.take(redemption.claimKeys(delivery), () =>
+      enqueue(delivery).then(() => undefined),
+    );
+    return deliverNow(redemption, delivery, taken);
   }
 
   return {
-    sendConversion,
+    sendConversion: (input) => track(sendConversion(input)),
     completeSession: (sessionKeyOf, completeOptions) =>
       track(completeSession(sessionKeyOf, completeOptions)),
-    redeemCoupon,
+    redeemCoupon: (input) => track(redeemCoupon(input)),
     deliverQueued: (delivery, { last }) =>
       delivery.kind === 'redemption'
         ? deliverFromQueue(redemption, delivery, last)
         : deliverFromQueue(conversion, delivery, last),
     async idle(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
-      });
       const drained = (async () => {
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       })();
-      await Promise.race([drained, deadline]);
-      clearTimeout(timer);
+      await settledWithin(drained, timeoutMs);
     },
   };
 }

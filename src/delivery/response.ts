@@ -6,8 +6,6 @@ export interface FailedAttempt {
   retryAfterMs?: number | undefined;
 }
 
-export type AttemptOutcome = { ok: true } | FailedAttempt;
-
 const MAX_MESSAGE_LENGTH = 200;
 
 /**
@@ -68,13 +66,10 @@ export function unexpectedStatus(
  * A redirect, which is never followed: it would carry the body, and the key in it, elsewhere.
  * Its status is unknown: fetch refuses the redirect before the caller sees the answer.
  */
-export function redirected(setting: string): FailedAttempt {
-  return {
-    ok: false,
-    error: new SovendusError(
-      'UNEXPECTED_STATUS',
-      `Sovendus answered with a redirect, which is never followed: check that ${setting} points at the Sovendus API.`,
-      false,
-    ),
-  };
+export function redirected(setting: string): SovendusError {
+  return new SovendusError(
+    'UNEXPECTED_STATUS',
+    `Sovendus answered with a redirect, which is never followed: check that ${setting} points at the Sovendus API.`,
+    false,
+  );
 }

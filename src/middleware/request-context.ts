@@ -3,17 +3,13 @@ import type { SovendusError } from '../errors.js';
 import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import type {
-  CompleteOptions,
-  ConversionResult,
-  SovendusRequestContext,
-  TokenStore,
-} from '../types.js';
+import type { CompleteOptions, ConversionResult, SovendusRequestContext } from '../types.js';
+import type { BoundedStore } from '../stores/bounded-store.js';
 import type { SessionAccess } from './session.js';
 
 export interface RequestContextDeps {
   sessions: SessionAccess;
-  store: TokenStore;
+  store: BoundedStore;
   service: DeliveryService;
   events: SovendusEventHub;
   log: Log;

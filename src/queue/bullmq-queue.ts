@@ -3,6 +3,7 @@ import {
   deliveryId,
   type DeliverQueued,
   type DeliveryQueue,
+  type EnqueueOptions,
   type QueuedDelivery,
 } from './delivery-queue.js';
 
@@ -59,10 +60,13 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     });
   }
 
-  async enqueue(delivery: QueuedDelivery): Promise<void> {
+  async enqueue(delivery: QueuedDelivery, options: EnqueueOptions = {}): Promise<void> {
     await this.#queue.add(delivery.kind, delivery, {
-      // BullMQ ignores an add whose id exists: one job per token or per order and code.
-      jobId: deliveryId(delivery),
+      // BullMQ ignores an add whose id exists: one job per token or per order and code, and
+      // one follow-up beside it.
+      ...(options.delayMs === undefined
+        ? { jobId: deliveryId(delivery) }
+        : { jobId: `${deliveryId(delivery)}.later`, delay: Math.max(0, options.delayMs) }),
       attempts: this.attempts,
       backoff: { type: 'exponential', delay: this.#firstDelayMs },
       removeOnComplete: { age: 3600 },

@@ -31,6 +31,12 @@ export function deliveryId(delivery: QueuedDelivery): string {
   return `coupon.${createHash('sha256').update(identity).digest('hex').slice(0, 40)}`;
 }
 
+/** Options of {@link DeliveryQueue.enqueue}. */
+export interface EnqueueOptions {
+  /** Milliseconds before the first delivery attempt: a follow-up. Default: none, at once. */
+  delayMs?: number | undefined;
+}
+
 /** What a delivery attempt from the queue came to. */
 export type DeliveryVerdict =
   | { kind: 'done' }
@@ -49,8 +55,13 @@ export type DeliverQueued = (
  * `sovendus-express/bullmq`) is the implementation the package ships.
  */
 export interface DeliveryQueue {
-  /** Resolves once the delivery is stored durably; adding one that is already queued (same {@link deliveryId}) is a no-op. */
-  enqueue(delivery: QueuedDelivery): Promise<void>;
+  /**
+   * Resolves once the delivery is stored durably; adding one that is already queued (same
+   * {@link deliveryId}) is a no-op. With `delayMs` it is a follow-up, not delivered before
+   * then (it waits for another sender's lease to end): a queue keeps it apart from the
+   * delivery's immediate entry, so that neither stands in for, or holds back, the other.
+   */
+  enqueue(delivery: QueuedDelivery, options?: EnqueueOptions): Promise<void>;
   /** Starts delivering queued deliveries in this process. */
   startWorker(deliver: DeliverQueued): void;
   /** Stops the worker (letting a running delivery finish) and closes the queue's own connections. */

@@ -1,4 +1,4 @@
-import type { ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
+import type { ClaimLease, ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
 
 export interface MemoryTokenStoreOptions {
   /**
@@ -6,6 +6,8 @@ export interface MemoryTokenStoreOptions {
    * so a flood of landing requests cannot exhaust memory. Default `10000`.
    */
   maxEntries?: number;
+  /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass their own. */
+  now?: () => number;
 }
 
 interface Expiring<T> {
@@ -15,6 +17,12 @@ interface Expiring<T> {
 
 const COMPLETED = Symbol('completed');
 
+/** A claim someone holds until `endsAt`. */
+interface Held {
+  owner: string;
+  endsAt: number;
+}
+
 /**
  * A bounded map whose entries expire lazily on read: no timers, so it never keeps a process
  * alive. A `Map` iterates in insertion order, and every write re-inserts, so the first key is
@@ -22,12 +30,15 @@ const COMPLETED = Symbol('completed');
  */
 class ExpiringMap<T> {
   readonly #entries = new Map<string, Expiring<T>>();
-  constructor(private readonly maxEntries: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
 
-  get(key: string, now = Date.now()): T | undefined {
+  get(key: string): T | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now) {
+    if (entry.expiresAt <= this.now()) {
       this.#entries.delete(key);
       return undefined;
     }
@@ -36,7 +47,7 @@ class ExpiringMap<T> {
 
   set(key: string, value: T, ttlMs: number): void {
     this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.now() + ttlMs });
     if (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
@@ -59,15 +70,17 @@ class ExpiringMap<T> {
  */
 export class MemoryTokenStore implements TokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
-  readonly #claims: ExpiringMap<string | typeof COMPLETED>;
+  readonly #claims: ExpiringMap<Held | typeof COMPLETED>;
+  readonly #now: () => number;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
       throw new RangeError('MemoryTokenStore: maxEntries must be a positive whole number');
     }
-    this.#tokens = new ExpiringMap(maxEntries);
-    this.#claims = new ExpiringMap(maxEntries);
+    this.#now = options.now ?? Date.now;
+    this.#tokens = new ExpiringMap(maxEntries, this.#now);
+    this.#claims = new ExpiringMap(maxEntries, this.#now);
   }
 
   /** How many tokens are held now (expired ones may still count until they are read). */
@@ -85,15 +98,27 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve(entry && { ...entry });
   }
 
-  acquireClaims(keys: readonly string[], owner: string, leaseMs: number): Promise<ClaimOutcome> {
+  acquireClaims(keys: readonly string[], owner: string, lease: ClaimLease): Promise<ClaimOutcome> {
     // One synchronous pass: nothing can run in between, so all-or-none comes for free.
-    const current = keys.map((key) => this.#claims.get(key));
-    if (current.includes(COMPLETED)) return Promise.resolve('completed');
-    if (current.some((value) => value !== undefined && value !== owner)) {
-      return Promise.resolve('held');
+    const now = this.#now();
+    let resumed = false;
+    for (const key of keys) {
+      const claim = this.#claims.get(key);
+      if (claim === COMPLETED) return Promise.resolve('completed');
+      if (claim === undefined || claim.owner === owner) continue;
+      if (claim.endsAt > now) return this.#heldUnlessCompleted(keys);
+      resumed = true;
     }
-    for (const key of keys) this.#claims.set(key, owner, leaseMs);
-    return Promise.resolve('acquired');
+    for (const key of keys) {
+      this.#claims.set(key, { owner, endsAt: lease.endsAt }, lease.keepSeconds * 1000);
+    }
+    return Promise.resolve(resumed ? 'resumed' : 'acquired');
+  }
+
+  /** A later key may be completed, which wins over held. */
+  #heldUnlessCompleted(keys: readonly string[]): Promise<ClaimOutcome> {
+    const completed = keys.some((key) => this.#claims.get(key) === COMPLETED);
+    return Promise.resolve(completed ? 'completed' : 'held');
   }
 
   completeClaims(
@@ -109,7 +134,12 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   releaseClaims(keys: readonly string[], owner: string): Promise<void> {
-    for (const key of keys) if (this.#claims.get(key) === owner) this.#claims.delete(key);
+    for (const key of keys) {
+      const claim = this.#claims.get(key);
+      if (claim !== undefined && claim !== COMPLETED && claim.owner === owner) {
+        this.#claims.delete(key);
+      }
+    }
     return Promise.resolve();
   }
 }

@@ -1,4 +1,6 @@
 import type {
+  ClaimKeysOf,
+  ClaimLease,
   ClaimOutcome,
   ConsumedToken,
   SessionClaims,
@@ -19,34 +21,48 @@ export interface RedisTokenStoreOptions {
   prefix?: string;
 }
 
-// The claim scripts take every claim of a delivery (and, on completion, its session token) in
-// one round trip. On a cluster, where the keys live on different nodes, the store runs them
-// once per key instead.
+// A claim's value: "sent" once completed, else "{lease end}:{owner}" while (and after) someone
+// holds it. The claim scripts take every claim of a delivery (and, on completion, its session
+// token) in one round trip; on a cluster, where the keys live on different nodes, the store
+// runs them once per key instead.
 const COMPLETED = 'sent';
 
-// All or none: `completed` wins over `held`, because it is final. A claim its owner already
-// holds counts as free: a client re-sends a script whose answer a dropped connection lost.
-// A Lua function over a list of claim keys, ARGV[1] the owner and ARGV[2] the lease; 0, 1, 2
-// index CLAIM_OUTCOMES.
+// All or none: "completed" wins over "held", "held" over "resumed". A claim its owner already
+// holds counts as free: a client re-sends a script whose answer a dropped connection lost. A
+// claim whose lease ended is free too, but taking it is "resumed": its sender may have sent.
+// ARGV: 1 owner, 2 lease end, 3 now (both ms since the epoch, the client's clock), 4 how long
+// the claim is kept (ms). Answers index CLAIM_OUTCOMES.
 const ACQUIRE = `
 local function acquire(claims)
-  local held = 0
+  local held, resumed = false, false
   for _, key in ipairs(claims) do
     local value = redis.call('GET', key)
     if value == '${COMPLETED}' then return 2 end
-    if value and value ~= ARGV[1] then held = 1 end
+    if value then
+      local sep = string.find(value, ':', 1, true)
+      if not sep or string.sub(value, sep + 1) ~= ARGV[1] then
+        if sep and tonumber(string.sub(value, 1, sep - 1)) > tonumber(ARGV[3]) then
+          held = true
+        else
+          resumed = true
+        end
+      end
+    end
   end
-  if held == 1 then return 1 end
-  for _, key in ipairs(claims) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+  if held then return 1 end
+  local claim = ARGV[2] .. ':' .. ARGV[1]
+  for _, key in ipairs(claims) do redis.call('SET', key, claim, 'PX', ARGV[4]) end
+  if resumed then return 3 end
   return 0
 end`;
 
 const ACQUIRE_CLAIMS = `${ACQUIRE}
 return acquire(KEYS)`;
 
-// KEYS: the session's token key, then the other claims; ARGV[3]: this store's claim prefix.
-// The token's own claim is named from the stored entry, as tokenClaimKey does, so it is not in
-// KEYS: a single Redis allows that, a cluster does not (there the store reads, then claims).
+// KEYS[1]: the session's token key. ARGV[5...]: the names of the conversion's claims, with
+// byte 1 where the entry's product id goes and byte 2 where its token goes (see
+// claimTemplates): the names depend on the entry, which only the script reads. A single Redis
+// allows keys that are not in KEYS; a cluster does not (there the store reads, then claims).
 const ACQUIRE_SESSION_CLAIMS = `${ACQUIRE}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
@@ -55,11 +71,16 @@ if not ok or type(entry) ~= 'table' or type(entry.token) ~= 'string'
   or type(entry.productId) ~= 'string' or type(entry.capturedAt) ~= 'number' then
   return { raw, -1 }
 end
-local claims = { ARGV[3] .. 'conversion:' .. entry.productId .. ':' .. entry.token }
-for i = 2, #KEYS do claims[#claims + 1] = KEYS[i] end
+local fill = function(slot) if slot == '\\1' then return entry.productId end return entry.token end
+local claims = {}
+for i = 5, #ARGV do claims[#claims + 1] = string.gsub(ARGV[i], '[\\1\\2]', fill) end
 return { raw, acquire(claims) }`;
 
-const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed'];
+const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed', 'resumed'];
+
+/** The claim names `claimKeysOf` makes, with the slots the session script fills in. */
+const claimTemplates = (claimKeysOf: ClaimKeysOf): string[] =>
+  claimKeysOf({ productId: '\u0001', token: '\u0002' });
 
 // KEYS: the claims, then the session's token key when ARGV[2] (the token's stored prefix) is
 // given. The token is deleted only while it is still the one sent, so a newer click survives;
@@ -77,12 +98,32 @@ return 0`;
 
 const tokenPrefix = (token: string) => `{"token":${JSON.stringify(token)},`;
 
-// Only a claim's owner may give it up: after a lease expired, another sender may own it.
-const RELEASE_CLAIMS = `
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+// A cluster's taking of one key, undone: it ran out before, and still has, so that whoever
+// takes it next is told (`resumed`).
+const LAPSE_CLAIM = `
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, -#ARGV[1] - 1) == ':' .. ARGV[1] then
+  redis.call('SET', KEYS[1], '0:' .. ARGV[1], 'KEEPTTL')
 end
 return 0`;
+
+// Only a claim's owner may give it up: after a lease ended, another sender may own it.
+const RELEASE_CLAIMS = `
+for _, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value then
+    local sep = string.find(value, ':', 1, true)
+    if sep and string.sub(value, sep + 1) == ARGV[1] then redis.call('DEL', key) end
+  end
+end
+return 0`;
+
+const leaseArgs = (owner: string, lease: ClaimLease): string[] => [
+  owner,
+  String(lease.endsAt),
+  String(Date.now()),
+  String(lease.keepSeconds * 1000),
+];
 
 function parseStoredToken(raw: string | null): StoredToken | undefined {
   if (raw === null) return undefined;
@@ -146,20 +187,28 @@ export class RedisTokenStore implements TokenStore {
   async acquireClaims(
     keys: readonly string[],
     owner: string,
-    leaseMs: number,
+    lease: ClaimLease,
   ): Promise<ClaimOutcome> {
     const claimKeys = keys.map((key) => this.#claimKey(key));
-    const args = [owner, String(leaseMs)];
+    const args = leaseArgs(owner, lease);
     if (!this.#redis.isCluster) return this.#acquire(claimKeys, args);
     // Each key on its own, then what was taken is given back if any was not free: the same
     // outcome, except that a competitor may briefly see a claim that is about to be released.
     const outcomes = await Promise.allSettled(claimKeys.map((key) => this.#acquire([key], args)));
-    const taken = claimKeys.filter((_, index) => {
-      const outcome = outcomes[index];
-      return outcome?.status === 'fulfilled' && outcome.value === 'acquired';
-    });
-    if (taken.length === claimKeys.length) return 'acquired';
-    await this.#release(taken, owner).catch(() => undefined); // else the leases expire
+    const taken = (outcome: ClaimOutcome) =>
+      claimKeys.filter((_, index) => {
+        const settled = outcomes[index];
+        return settled?.status === 'fulfilled' && settled.value === outcome;
+      });
+    const [acquired, resumed] = [taken('acquired'), taken('resumed')];
+    if (acquired.length + resumed.length === claimKeys.length) {
+      return resumed.length > 0 ? 'resumed' : 'acquired';
+    }
+    // Undone, or else the leases end by themselves.
+    await Promise.all([
+      this.#release(acquired, owner),
+      ...resumed.map((key) => this.#redis.eval(LAPSE_CLAIM, [key], [owner])),
+    ]).catch(() => undefined);
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failure) throw failure.reason;
     const completed = outcomes.some(
@@ -170,15 +219,18 @@ export class RedisTokenStore implements TokenStore {
 
   async acquireSessionClaims(
     sessionKey: string,
-    keys: readonly string[],
+    claimKeysOf: ClaimKeysOf,
     owner: string,
-    leaseMs: number,
+    lease: ClaimLease,
   ): Promise<SessionClaims | undefined> {
-    if (this.#redis.isCluster) return readThenClaim(this, sessionKey, keys, owner, leaseMs);
+    if (this.#redis.isCluster) return readThenClaim(this, sessionKey, claimKeysOf, owner, lease);
     const reply = await this.#redis.eval(
       ACQUIRE_SESSION_CLAIMS,
-      [this.#tokenKey(sessionKey), ...keys.map((key) => this.#claimKey(key))],
-      [owner, String(leaseMs), this.#claimKey('')],
+      [this.#tokenKey(sessionKey)],
+      [
+        ...leaseArgs(owner, lease),
+        ...claimTemplates(claimKeysOf).map((key) => this.#claimKey(key)),
+      ],
     );
     if (!Array.isArray(reply)) return undefined;
     const [raw, outcome] = reply as [string, number];

@@ -1,5 +1,4 @@
-import { tokenClaimKeys } from '../claim-keys.js';
-import type { SessionClaims, TokenStore } from '../types.js';
+import type { ClaimKeysOf, ClaimLease, SessionClaims, TokenStore } from '../types.js';
 
 /**
  * `acquireSessionClaims` in two steps, for stores that cannot do it in one: read the session's
@@ -8,12 +7,12 @@ import type { SessionClaims, TokenStore } from '../types.js';
 export async function readThenClaim(
   store: Pick<TokenStore, 'getToken' | 'acquireClaims'>,
   sessionKey: string,
-  keys: readonly string[],
+  claimKeysOf: ClaimKeysOf,
   owner: string,
-  leaseMs: number,
+  lease: ClaimLease,
 ): Promise<SessionClaims | undefined> {
   const entry = await store.getToken(sessionKey);
-  if (entry === undefined) return undefined;
-  const claim = await store.acquireClaims(tokenClaimKeys(entry, keys), owner, leaseMs);
-  return { entry, claim };
+  // A custom store may answer null for "none", as many database clients do.
+  if (!entry) return undefined;
+  return { entry, claim: await store.acquireClaims(claimKeysOf(entry), owner, lease) };
 }

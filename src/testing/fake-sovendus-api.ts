@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the fake API. */
 export type FakeReply =
-  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | {
+      status: number;
+      body?: unknown;
+      headers?: Record<string, string>;
+      delayMs?: number;
+      /** Answers only once this settles: a test decides when a slow Sovendus answers. */
+      until?: Promise<unknown>;
+    }
   /** Accept the request and never answer (until `close()`): a timeout. */
   | 'hang'
   /** Drop the connection without an answer: a network failure. */
@@ -240,6 +247,7 @@ export async function startFakeSovendusApi(
     call.reply = answer.status;
     call.accepted = answer.status === 200;
     if (scripted?.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+    if (scripted?.until) await scripted.until.catch(() => undefined);
     res.writeHead(answer.status, {
       'content-type': 'application/json',
       ...(scripted?.headers ?? {}),

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withDeadline } from '../deadline.js';
+import { SovendusStoreError } from '../errors.js';
+import type { Log } from '../logging.js';
+import type {
+  ClaimKeysOf,
+  ClaimLease,
+  ClaimOutcome,
+  ConsumedToken,
+  SessionClaims,
+  StoredToken,
+  TokenStore,
+} from '../types.js';
+import { readThenClaim } from '../stores/session-claims.js';
+import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
+
+/*
+ * Exactly once, in one place. Every delivery (a conversion, a coupon redemption) is sent only
+ * by whoever holds its claims in the shared store, and this module decides what each claim is
+ * called and what becomes of it:
+ *
+ * 1. Names. A token converts once per product, whoever sends it; an order converts once per
+ *    product (a shop may run a German and an Austrian campaign whose order numbers overlap);
+ *    a voucher code is redeemed once per order.
+ * 2. Take. All of a delivery's claims at once, for a lease longer than any send can last.
+ *    `held`: another sender has it now. `completed`: it was accepted before. `resumed`: a
+ *    sender's lease ran out before it settled, so its call may have been taken: the caller
+ *    sends, and says so.
+ * 3. Settle. Accepted: the claims become "sent" for `ttlSeconds` and the session's token goes.
+ *    Surely not accepted: the claims are released, so a retry can take them at once. Unknown
+ *    (maybe accepted): the claims are kept until their lease ends; whoever takes them then
+ *    gets `resumed` and reports a resend.
+ * 4. Late landings. A store call that misses the request's deadline may still land. A take
+ *    that lands late would keep every other sender out for its lease while nobody sends, so
+ *    it is handed over (`onLateClaim`, which queues the delivery) and released. A record of an
+ *    accepted delivery that fails is tried again, off the request, for as long as the lease
+ *    keeps other senders out; past that a second send is possible, and logged as an error.
+ */
+
+/** A token converts once per product, whoever sends it. */
+export const tokenClaimKey = (productId: string, token: string): string =>
+  `conversion:${productId}:${token}`;
+
+/** An order converts once per product: a double-submitted checkout is one conversion. */
+export const orderClaimKey = (productId: string, orderId: string): string =>
+  `order:${productId}:${orderId}`;
+
+/**
+ * One redemption per order and code; without an order id, per code (Sovendus only lets shops
+ * leave it out when codes are unique per customer). JSON, since both may hold ':'.
+ */
+export const couponClaimKey = (orderId: string | undefined, couponCode: string): string =>
+  `coupon:${JSON.stringify([orderId ?? null, couponCode])}`;
+
+/** The claims of a token's conversion: the token's own, then its order's. */
+export const conversionClaimKeys =
+  (orderId: string | undefined): ClaimKeysOf =>
+  ({ productId, token }) =>
+    orderId === undefined
+      ? [tokenClaimKey(productId, token)]
+      : [tokenClaimKey(productId, token), orderClaimKey(productId, orderId)];
+
+/** Claims this sender holds, until `endsAt`. */
+export interface Claim {
+  keys: readonly string[];
+  owner: string;
+  endsAt: number;
+  /** `resumed`: an earlier sender's call may have been taken; sending may double it. */
+  outcome: 'acquired' | 'resumed';
+}
+
+/** What taking a delivery's claims came to. */
+export type Taken =
+  | Claim
+  | { outcome: 'held' }
+  | { outcome: 'completed' }
+  | { outcome: 'failed'; error: SovendusStoreError };
+
+/** How a send that held claims ended. */
+export type SendEnd = 'accepted' | 'not-accepted' | 'unknown';
+
+export interface ClaimLedgerOptions {
+  /** The shop's store, as given: the ledger bounds each call itself, to watch late landings. */
+  store: TokenStore;
+  /** The longest a caller waits for one store call. */
+  storeTimeoutMs: number;
+  /** How long claims are held: longer than the longest send, so none runs out mid-send. */
+  leaseMs: number;
+  /** How long "sent" records (and claims that ran out) are kept, in seconds. */
+  ttlSeconds: number;
+  log: Log;
+  /** Keeps background work (late landings, late records) in view of `close()`. */
+  track: (work: Promise<unknown>) => void;
+  now?: () => number;
+}
+
+export interface ClaimLedger {
+  /** Takes `keys`; `onLateClaim` runs if the take misses its deadline but lands taken. */
+  take(keys: readonly string[], onLateClaim: () => Promise<void>): Promise<Taken>;
+  /**
+   * Reads the session's token and takes its conversion's claims (one round trip where the
+   * store can); `undefined` when the session holds no token.
+   */
+  takeSession(
+    sessionKey: string,
+    orderId: string | undefined,
+    onLateClaim: (entry: StoredToken) => Promise<void>,
+  ): Promise<{ entry: StoredToken; taken: Taken } | undefined | SovendusStoreError>;
+  /** Settles claims after a send; never rejects. `consumed`: the token an acceptance uses up. */
+  settle(claim: Claim, end: SendEnd, consumed: ConsumedToken | undefined): Promise<void>;
+  /** Gives back claims that were taken but not used for a send (the input was invalid). */
+  release(claim: Claim): Promise<void>;
+}
+
+const isTaken = (outcome: ClaimOutcome): outcome is Claim['outcome'] =>
+  outcome === 'acquired' || outcome === 'resumed';
+
+export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
+  const { store, storeTimeoutMs, leaseMs, ttlSeconds, log, track } = options;
+  const now = options.now ?? Date.now;
+  const keepSeconds = ttlSeconds;
+  const acquireSessionClaims =
+    store.acquireSessionClaims?.bind(store) ??
+    ((sessionKey: string, claimKeysOf: ClaimKeysOf, owner: string, lease: ClaimLease) =>
+      readThenClaim(store, sessionKey, claimKeysOf, owner, lease));
+
+  /** A store call bounded by the deadline; `late` hears what a call that missed it came to. */
+  function bounded<T>(
+    operation: string,
+    work: () => Promise<T>,
+    late?: (landed: T) => Promise<void> | undefined,
+  ): Promise<T> {
+    return withDeadline(
+      work,
+      storeTimeoutMs,
+      (pending) => {
+        if (late) track(pending.then(late).catch(() => undefined));
+        return new SovendusStoreError(
+          operation,
+          new Error(`no answer within ${storeTimeoutMs} ms`),
+        );
+      },
+      (error) => new SovendusStoreError(operation, error),
+    );
+  }
+
+  function newLease(): { owner: string; lease: ClaimLease } {
+    return { owner: randomUUID(), lease: { endsAt: now() + leaseMs, keepSeconds } };
+  }
+
+  async function release(claim: Claim): Promise<void> {
+    try {
+      await bounded('release the delivery claims', () =>
+        store.releaseClaims(claim.keys, claim.owner),
+      );
+    } catch (error) {
+      // Harmless: the lease ends by itself, and the next sender takes it then.
+      log.warn({ err: error }, 'could not release a send claim');
+    }
+  }
+
+  /** A claim that landed after its deadline: handed over, then given back. */
+  function lateClaim(keys: readonly string[], owner: string, handOver: () => Promise<void>) {
+    return async (outcome: ClaimOutcome) => {
+      if (!isTaken(outcome)) return;
+      await handOver();
+      await release({ keys, owner, endsAt: 0, outcome });
+    };
+  }
+
+  async function complete(claim: Claim, consumed: ConsumedToken | undefined): Promise<void> {
+    try {
+      // One round trip: the claims become "sent" and a session's token goes.
+      await bounded('mark the delivery sent', () =>
+        store.completeClaims(claim.keys, ttlSeconds, consumed),
+      );
+    } catch (error) {
+      log.warn({ err: error }, 'sent, but not yet recorded as sent: trying again');
+      track(recordLate(claim, consumed));
+    }
+  }
+
+  /**
+   * Accepted, but the store could not record it. Until the lease ends it keeps every other
+   * sender out; after that, a queued retry would send it again. So the record is retried, off
+   * the request, for as long as the lease lasts.
+   */
+  async function recordLate(claim: Claim, consumed: ConsumedToken | undefined): Promise<void> {
+    for (let retry = 1; now() < claim.endsAt; retry += 1) {
+      await sleep(backoffDelayMs(retry, RECORD_RETRY, undefined), undefined, { ref: false });
+      try {
+        await bounded('mark the delivery sent', () =>
+          store.completeClaims(claim.keys, ttlSeconds, consumed),
+        );
+        log.info({}, 'recorded as sent');
+        return;
+      } catch {
+        // Still unreachable: the next try follows.
+      }
+    }
+    // The store stayed out of reach for longer than the lease: a second send is possible.
+    log.error({ keys: claim.keys.length }, 'sent, but not recorded as sent: it may be sent again');
+  }
+
+  return {
+    async take(keys, onLateClaim) {
+      const { owner, lease } = newLease();
+      try {
+        const outcome = await bounded(
+          'claim the delivery',
+          () => store.acquireClaims(keys, owner, lease),
+          lateClaim(keys, owner, onLateClaim),
+        );
+        return isTaken(outcome)
+          ? { keys, owner, endsAt: lease.endsAt, outcome }
+          : { outcome: outcome === 'held' ? 'held' : 'completed' };
+      } catch (error) {
+        return { outcome: 'failed', error: error as SovendusStoreError };
+      }
+    },
+
+    async takeSession(sessionKey, orderId, onLateClaim) {
+      const claimKeysOf = conversionClaimKeys(orderId);
+      const { owner, lease } = newLease();
+      const taken = (found: SessionClaims): Taken => {
+        const keys = claimKeysOf(found.entry);
+        return isTaken(found.claim)
+          ? { keys, owner, endsAt: lease.endsAt, outcome: found.claim }
+          : { outcome: found.claim === 'held' ? 'held' : 'completed' };
+      };
+      let found: SessionClaims | undefined;
+      try {
+        found = await bounded(
+          "claim the session's token",
+          () => acquireSessionClaims(sessionKey, claimKeysOf, owner, lease),
+          (landed) =>
+            landed &&
+            lateClaim(claimKeysOf(landed.entry), owner, () => onLateClaim(landed.entry))(
+              landed.claim,
+            ),
+        );
+      } catch (error) {
+        return error as SovendusStoreError;
+      }
+      // `null` from a custom store means none, as `undefined` does.
+      if (!found) return undefined;
+      return { entry: found.entry, taken: taken(found) };
+    },
+
+    async settle(claim, end, consumed) {
+      if (end === 'accepted') return complete(claim, consumed);
+      if (end === 'not-accepted') return release(claim);
+      // Maybe accepted: releasing would invite a silent second send. Kept until the lease
+      // ends; whoever takes it then is told (`resumed`) and reports its resend.
+      log.warn({}, 'the outcome of a send is unknown: its claim is kept until its lease ends');
+      return Promise.resolve();
+    },
+
+    release,
+  };
+}
