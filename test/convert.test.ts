@@ -27,11 +27,13 @@ beforeEach(() => {
   api.reset();
 });
 
+// A generous wait: these tests are about outcomes, and a busy machine must not turn a slow
+// answer into a "the call goes on" result. Waiting costs nothing when the answer is quick.
 function shop(options: ShopOptions = {}) {
   return createShop({
     store: redis.store,
     apiBaseUrl: api.url,
-    timeoutMs: 300,
+    timeoutMs: 10_000,
     retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 20 },
     ...options,
   });
@@ -162,13 +164,16 @@ describe('exactly once', () => {
   it('keeps a newer token that arrives while the older one is being sent', async () => {
     const { app } = shop();
     const visitor = await landedVisitor(app, '66666-test-666-66666');
-    api.enqueue({ status: 200, delayMs: 150 });
+    let answer: () => void = () => undefined;
+    api.enqueue({ status: 200, until: new Promise<void>((resolve) => (answer = resolve)) });
     const checkout = visitor
       .post('/checkout')
       .send({})
       .then((response) => response.body as unknown);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    while (api.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The call is out, its answer held back: the visitor clicks a newer Sovendus link.
     await visitor.get('/?sovReqToken=77777-test-777-77777').expect(200);
+    answer();
     expect(await checkout).toMatchObject({ status: 'sent', token: '66666-test-666-66666' });
     expect((await visitor.get('/token')).body).toEqual({ token: '77777-test-777-77777' });
   });

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type SovendusEvents,
+  MemoryTokenStore,
   createSovendus,
   SovendusError,
   SovendusInvalidApiKeyError,
@@ -28,7 +29,8 @@ beforeEach(() => {
     productId: PRODUCT_ID,
     apiKey: API_KEY,
     apiBaseUrl: api.url,
-    timeoutMs: 300,
+    // Generous: a busy machine must not turn a quick answer into "the call goes on".
+    timeoutMs: 10_000,
     retry: { attempts: 3, minDelayMs: 10, maxDelayMs: 50 },
   });
 });
@@ -159,14 +161,20 @@ describe('sendConversion', () => {
 
   it('sends once, without a resend, when an answer comes after the wait: the call goes on', async () => {
     const token = freshTestToken();
-    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    const impatient = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      timeoutMs: 50,
+    });
+    const sent = new Promise((resolve) => impatient.on('sent', resolve));
     const resends: unknown[] = [];
-    sovendus.on('resend', (event) => resends.push(event));
+    impatient.on('resend', (event) => resends.push(event));
     // Held until the request stopped waiting, then answered: as a slow Sovendus would.
     let answer: () => void = () => undefined;
     const answered = new Promise<void>((resolve) => (answer = resolve));
     api.enqueue({ status: 200, until: answered });
-    const result = await sovendus.sendConversion({ token });
+    const result = await impatient.sendConversion({ token });
     expect(result).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE' } });
     expect(failure(result).message).toContain('the call goes on');
     answer();
@@ -174,8 +182,37 @@ describe('sendConversion', () => {
     expect(api.conversions).toHaveLength(1);
     expect(resends).toEqual([]);
     // Recorded as sent: a second try is a duplicate, not a second call.
-    expect(await sovendus.sendConversion({ token })).toMatchObject({ status: 'duplicate' });
+    expect(await impatient.sendConversion({ token })).toMatchObject({ status: 'duplicate' });
     expect(api.calls).toHaveLength(1);
+    await impatient.close();
+  });
+
+  it('keeps a call whose answer was lost to itself until its lease ends, then reports the resend', async () => {
+    let now = Date.now();
+    const single = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      retry: { attempts: 1 },
+      store: new MemoryTokenStore({ now: () => now }),
+    });
+    const resends: SovendusEvents['resend'][] = [];
+    single.on('resend', (event) => resends.push(event));
+    const token = freshTestToken();
+    api.enqueue('drop'); // taken by Sovendus, but the answer never comes back
+    expect(await single.sendConversion({ token })).toMatchObject({
+      status: 'failed',
+      error: { code: 'UNAVAILABLE' },
+    });
+    // Not released: a retry now could double it without anyone knowing.
+    expect(await single.sendConversion({ token })).toMatchObject({ status: 'duplicate' });
+    now += 3_600_000; // the lease has ended
+    expect(await single.sendConversion({ token })).toMatchObject({ status: 'sent' });
+    expect(resends).toEqual([
+      { kind: 'conversion', reason: 'resumed', token, productId: PRODUCT_ID },
+    ]);
+    expect(api.conversions).toHaveLength(2); // what the protocol cannot avoid, said above
+    await single.close();
   });
 
   it('decides on the status line: a 200 whose body never ends is sent', async () => {
@@ -247,6 +284,7 @@ describe('sendConversion', () => {
       apiKey: API_KEY,
       apiBaseUrl: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`,
       timeoutMs: 100,
+      sendLimitMs: 100,
       retry: { attempts: 2, minDelayMs: 1, maxDelayMs: 1 },
     });
     try {
@@ -351,5 +389,51 @@ describe('outages of the API', () => {
       await api.comeBack();
     }
     expect(await sovendus.sendConversion({ token })).toMatchObject({ status: 'sent' });
+  });
+});
+
+describe('order ids', () => {
+  const AUSTRIAN_PRODUCT = '1f0c2a4e-3b5d-4c6e-8f70-0123456789ab';
+
+  it('converts the same order number once per product: two campaigns, two conversions', async () => {
+    const both = await startFakeSovendusApi({ productIds: [PRODUCT_ID, AUSTRIAN_PRODUCT] });
+    const shop = createSovendus({ productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: both.url });
+    try {
+      const orderId = '1001';
+      const german = await shop.sendConversion({ token: freshTestToken(), orderId });
+      const austrian = await shop.sendConversion({
+        token: freshTestToken(),
+        productId: AUSTRIAN_PRODUCT,
+        orderId,
+      });
+      expect([german.status, austrian.status]).toEqual(['sent', 'sent']);
+      // Within one product, the order stays one conversion.
+      const again = await shop.sendConversion({ token: freshTestToken(), orderId });
+      expect(again.status).toBe('duplicate');
+      expect(both.conversions).toHaveLength(2);
+    } finally {
+      await shop.close();
+      await both.close();
+    }
+  });
+
+  it.each([
+    ['a number beyond the safe integers', 2 ** 64],
+    ['a fraction', 10.5],
+    ['a control character', 'order\u0001-7'],
+    ['a line break', 'order\n7'],
+  ])('refuses %s before anything is claimed or sent', async (_what, orderId) => {
+    const result = await sovendus.sendConversion({ token: freshTestToken(), orderId });
+    expect(failure(result).message).toContain('orderId');
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('keeps two large order ids apart when they come as strings', async () => {
+    const results = await Promise.all(
+      ['12345678901234567890', '12345678901234567891'].map((orderId) =>
+        sovendus.sendConversion({ token: freshTestToken(), orderId }),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(['sent', 'sent']);
   });
 });

@@ -37,7 +37,6 @@ await api.close();
 `;
 
 it('lets an idle shop process exit by itself after close()', async () => {
-  const started = Date.now();
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((done) => {
     const child = execFile(
       process.execPath,
@@ -48,9 +47,10 @@ it('lets an idle shop process exit by itself after close()', async () => {
       },
     );
   });
+  // Exiting at all is the proof: a timer or socket kept alive would hold the process until
+  // execFile's timeout kills it, and the code would not be 0.
   expect(stdout.trim()).toBe('sent 2');
   expect(code).toBe(0);
-  expect(Date.now() - started).toBeLessThan(10_000);
 });
 
 it('stops waiting for a stuck conversion after close({ timeoutMs })', async () => {
@@ -59,14 +59,14 @@ it('stops waiting for a stuck conversion after close({ timeoutMs })', async () =
     productId: PRODUCT_ID,
     apiKey: API_KEY,
     apiBaseUrl: api.url,
-    timeoutMs: 5_000,
+    timeoutMs: 60_000,
+    sendLimitMs: 60_000,
     retry: { attempts: 1 },
   });
   api.enqueue('hang');
   const sending = sovendus.sendConversion({ token: freshTestToken() });
-  const started = Date.now();
+  // The call hangs until api.close() below: close() can only return first by its timeout.
   await sovendus.close({ timeoutMs: 100 });
-  expect(Date.now() - started).toBeLessThan(2_000);
   await api.close(); // drops the hung connection: the send fails, typed
   expect(await sending).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE' } });
 });

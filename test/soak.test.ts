@@ -17,24 +17,23 @@ import { API_KEY, PRODUCT_ID } from './support/shop.js';
 
 /**
  * The proof: a few thousand visitors land (some twice), some log in, all check out with a
- * double-click, while Sovendus fails a share of calls and Redis is killed and restarted. After
- * recovery every captured token has converted exactly once, no shop request failed or took
- * longer than the documented bound, nothing was rejected unhandled, and no key is left behind
- * but the "sent" records that exist by design.
+ * double-click, while Sovendus fails a share of calls (some after taking them) and Redis is
+ * killed and restarted. Once everything has settled, every captured token has converted, and
+ * exactly once unless the package itself reported a resend after an outcome it could not
+ * know; no shop request failed, nothing was rejected unhandled, and no key is left behind but
+ * the "sent" records that exist by design.
  *
- * `npm test` runs it on its own, after the other suites: its time bounds are about this
- * package, not about a test suite on the other core compiling TypeScript.
+ * It counts outcomes, never time: how long requests took is printed, and bounded in
+ * `npm run chaos`, not here, so a busy machine cannot fail it.
  */
 const VISITORS = 2_000;
 const CONCURRENCY = 25;
 const STORE_TIMEOUT_MS = 100;
 const TIMEOUT_MS = 150;
+const SEND_LIMIT_MS = 400;
 const RETRY = { attempts: 2, minDelayMs: 10, maxDelayMs: 40 };
-// attempts × timeout + backoff, plus at most six bounded store/queue calls, plus slack for a
-// loaded two-core machine.
-const CHECKOUT_BOUND_MS =
-  RETRY.attempts * TIMEOUT_MS + RETRY.minDelayMs + 6 * STORE_TIMEOUT_MS + 500;
-const LANDING_BOUND_MS = STORE_TIMEOUT_MS + 500;
+/** The longest the run may take to settle after the load: claims' leases and queue retries. */
+const SETTLE_LIMIT_MS = 90_000;
 
 interface Visitor {
   index: number;
@@ -56,6 +55,9 @@ interface Visitor {
   let base: string;
   const prefix = `soak:${randomUUID()}:`;
   const captured = new Set<string>();
+  const resent = new Set<string>();
+  const history = new Map<string, string[]>();
+  const logLines: { fields: Record<string, unknown>; message: string }[] = [];
   const durations = { landing: [] as number[], checkout: [] as number[] };
   const failedRequests: string[] = [];
   const unhandled: unknown[] = [];
@@ -87,10 +89,41 @@ interface Visitor {
       store: new RedisTokenStore({ client, prefix }),
       queue,
       timeoutMs: TIMEOUT_MS,
+      sendLimitMs: SEND_LIMIT_MS,
       retry: RETRY,
       storeTimeoutMs: STORE_TIMEOUT_MS,
+      logger: {
+        debug: (fields, message) => logLines.push({ fields, message }),
+        info: (fields, message) => logLines.push({ fields, message }),
+        warn: (fields, message) => logLines.push({ fields, message }),
+        error: (fields, message) => logLines.push({ fields, message }),
+      },
     });
     sovendus.on('captured', ({ token }) => captured.add(token));
+    sovendus.on('resend', (event) => {
+      if (event.kind === 'conversion') resent.add(event.token);
+    });
+    // Each token's story, printed for any token that breaks a rule.
+    const note = (token: string | undefined, what: string) => {
+      if (token === undefined) return;
+      const at = Math.round(performance.now());
+      history.set(token, [...(history.get(token) ?? []), `${at} ${what}`]);
+    };
+    sovendus.on('captured', ({ token }) => {
+      note(token, 'captured');
+    });
+    sovendus.on('sent', ({ token }) => {
+      note(token, 'sent');
+    });
+    sovendus.on('queued', ({ token, error }) => {
+      note(token, `queued: ${error.message}`);
+    });
+    sovendus.on('failed', ({ token, error }) => {
+      note(token, `failed: ${error.message}`);
+    });
+    sovendus.on('resend', (event) => {
+      note(event.kind === 'conversion' ? event.token : undefined, `resend ${event.reason}`);
+    });
 
     const app = express();
     app.use(express.json());
@@ -201,6 +234,7 @@ interface Visitor {
         { status: 429, headers: { 'retry-after': '0' } },
         'reset',
         'hang',
+        'drop',
       ],
       seed: 7,
     });
@@ -230,8 +264,15 @@ interface Visitor {
       visitor.checkoutStatuses.every((status) => status === 'failed'),
     );
     await runAll(retried.map((visitor) => ({ ...visitor, tokens: [] })));
-    for (let waited = 0; (await queue.pendingCount()) > 0 && waited < 30_000; waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // Settled: nothing queued (delayed follow-ups included) and no claim held or left to run out.
+    const unsettled = async () => {
+      const claims = await keysUnder(client, `${prefix}claim:`);
+      const values = claims.length > 0 ? await client.mget(...claims) : [];
+      return (await queue.pendingCount()) + values.filter((value) => value !== 'sent').length;
+    };
+    const settleBy = performance.now() + SETTLE_LIMIT_MS;
+    while ((await unsettled()) > 0 && performance.now() < settleBy) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const elapsedMs = performance.now() - started;
 
@@ -249,7 +290,10 @@ interface Visitor {
       (visitor, index) =>
         convertedPerVisitor[index] === 0 && visitor.tokens.some((token) => captured.has(token)),
     );
-    const duplicated = visitors.filter((_, index) => (convertedPerVisitor[index] ?? 0) > 1);
+    // A token Sovendus took twice is a failure unless the package said it sent it again
+    // after an outcome it could not know (here: an answer dropped after the call was taken).
+    const doubled = visitors.filter((_, index) => (convertedPerVisitor[index] ?? 0) > 1);
+    const duplicated = doubled.filter((visitor) => !visitor.tokens.some((t) => resent.has(t)));
     const known = new Set(visitors.flatMap((visitor) => visitor.tokens));
     const unexpected = [...accepted.keys()].filter((token) => !known.has(token));
     const tokenKeys = await keysUnder(client, `${prefix}token:`);
@@ -267,7 +311,9 @@ interface Visitor {
       conversionsSent: api.conversions.length,
       visitorsConverted: convertedPerVisitor.filter((count) => count === 1).length,
       lost: lost.length,
-      duplicated: duplicated.length,
+      acceptedTwiceReported: doubled.length - duplicated.length,
+      acceptedTwiceUnreported: duplicated.length,
+      resendsReported: resent.size,
       retriedCheckouts: retried.length,
       deadLetters: await queue.deadCount(),
       slowestLandingMs: Math.round(Math.max(...durations.landing)),
@@ -275,6 +321,17 @@ interface Visitor {
       elapsedMs: Math.round(elapsedMs),
     };
     console.log(`soak figures ${JSON.stringify(figures, null, 2)}`);
+    for (const visitor of [...lost, ...duplicated]) {
+      for (const token of visitor.tokens) {
+        const calls = api.calls.filter((call) => call.token === token).map((call) => call.reply);
+        // Log lines name a token by its first 8 characters.
+        const logged = logLines
+          .filter(({ fields }) => token.startsWith(String(fields.token).replace('…', '')))
+          .map(({ fields, message }) => `log: ${message} ${JSON.stringify(fields)}`);
+        const story = [...(history.get(token) ?? []), ...logged].join('\n');
+        console.log(`token ${token}: API ${JSON.stringify(calls)}\n${story}`);
+      }
+    }
 
     expect(failedRequests).toEqual([]);
     expect(unhandled).toEqual([]);
@@ -282,9 +339,7 @@ interface Visitor {
     expect(duplicated.map((visitor) => visitor.tokens)).toEqual([]);
     expect(unexpected).toEqual([]);
     expect(figures.deadLetters).toBe(0);
-    expect(figures.slowestLandingMs).toBeLessThan(LANDING_BOUND_MS);
-    expect(figures.slowestCheckoutMs).toBeLessThan(CHECKOUT_BOUND_MS);
     expect(tokenKeys).toEqual([]); // every captured token converted, and was deleted
     expect(new Set(claimValues)).toEqual(new Set(['sent'])); // no lease left behind
-  }, 120_000);
+  }, 240_000);
 });

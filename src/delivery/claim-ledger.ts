@@ -29,8 +29,8 @@ import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
  *    sends, and says so.
  * 3. Settle. Accepted: the claims become "sent" for `ttlSeconds` and the session's token goes.
  *    Surely not accepted: the claims are released, so a retry can take them at once. Unknown
- *    (maybe accepted): the claims are kept until their lease ends; whoever takes them then
- *    gets `resumed` and reports a resend.
+ *    (maybe accepted), or resumed from a sender whose call may have been: the claims are kept
+ *    until their lease ends; whoever takes them then gets `resumed` and reports a resend.
  * 4. Late landings. A store call that misses the request's deadline may still land. A take
  *    that lands late would keep every other sender out for its lease while nobody sends, so
  *    it is handed over (`onLateClaim`, which queues the delivery) and released. A record of an
@@ -150,6 +150,10 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   }
 
   async function release(claim: Claim): Promise<void> {
+    // A resumed claim is what the store knows of an earlier call that may have been taken.
+    // Deleted, it would let the next sender send again without a word: it runs out instead,
+    // and whoever takes it then is told, as this sender was.
+    if (claim.outcome === 'resumed') return;
     try {
       await bounded('release the delivery claims', () =>
         store.releaseClaims(claim.keys, claim.owner),

@@ -125,6 +125,7 @@ interface Kind<Delivery extends QueuedDelivery, Facts> {
 }
 
 const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
+const NOT_QUEUED = Promise.resolve(false);
 const BUSY = new SovendusError(
   'UNAVAILABLE',
   'Another sender holds this delivery right now; it is tried again later.',
@@ -315,8 +316,13 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     taken: Taken,
   ): Promise<RequestResult<F>> {
     const facts = kind.facts(delivery);
-    const queueOrFail = async (error: SovendusError, attempts: number, delayMs?: number) => {
-      if (error.retryable && (await enqueue(delivery, delayMs))) {
+    /** `confirmQueued`: the queue took it (at once, or as a follow-up left earlier). */
+    const queueOrFail = async (
+      error: SovendusError,
+      attempts: number,
+      confirmQueued: () => Promise<boolean>,
+    ) => {
+      if (error.retryable && (await confirmQueued())) {
         const queued = { status: 'queued', ...facts, error, attempts } as const;
         log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
         kind.queued(queued);
@@ -325,7 +331,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       return fail(kind, facts, kind.logFields(delivery), error, attempts);
     };
 
-    if (taken.outcome === 'failed') return queueOrFail(taken.error, 0);
+    if (taken.outcome === 'failed') return queueOrFail(taken.error, 0, () => enqueue(delivery));
     if (taken.outcome === 'completed' || taken.outcome === 'held') {
       log.debug({ ...kind.logFields(delivery), claim: taken.outcome }, `duplicate ${kind.noun}`);
       // Another sender has it now. Should it die mid-send, nobody would send it: a follow-up
@@ -339,22 +345,27 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       return fail(kind, facts, kind.logFields(delivery), notConfigured(kind), 0);
     }
 
+    // Written ahead, beside the call: with a queue, a follow-up looks once the claims' lease
+    // has ended. Should this process die mid-send, the follow-up sends it (a `resumed` resend);
+    // should the call still be going when the request stops waiting, or end unknown, it is
+    // what stays queued; in every other case it finds the delivery settled and does nothing.
+    const followUp = queue ? track(enqueue(delivery, taken.endsAt - Date.now())) : NOT_QUEUED;
     const watcher = watcherFor(kind, delivery);
     const sending = track(sendAndSettle(kind, send, delivery, taken, watcher));
     const ended = await settledWithin(sending, waitMs);
     if (ended === undefined) {
       // Sovendus has not answered yet, but may: the call goes on (up to sendLimitMs) and its
-      // outcome is recorded and emitted when it comes. The queue looks again once the claims'
-      // lease has ended: a no-op if the call was taken.
+      // outcome is recorded and emitted when it comes.
       const error = new SovendusUnavailableError(
         `no answer within ${waitMs} ms; the call goes on, and a "sent" event follows if it is taken`,
       );
-      return queueOrFail(error, watcher.attempts, taken.endsAt - Date.now());
+      return queueOrFail(error, watcher.attempts, () => followUp);
     }
     if (ended.kind === 'sent') return ended.result;
     const { error, attempts, unknown } = ended.outcome;
-    // Maybe taken: its claims run out first, so the queue looks after the lease.
-    return queueOrFail(error, attempts, unknown ? taken.endsAt - Date.now() : undefined);
+    // Maybe taken: its claims run out first, and the follow-up looks after them. Surely not
+    // taken: it can go again at once.
+    return queueOrFail(error, attempts, () => (unknown ? followUp : enqueue(delivery)));
   }
 
   async function deliverFromQueue<D extends QueuedDelivery, F>(
