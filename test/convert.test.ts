@@ -111,13 +111,16 @@ describe('exactly once', () => {
   it('sends one conversion for ten concurrent checkouts of one session', async () => {
     const { app } = shop();
     const visitor = await landedVisitor(app, '22222-test-222-22222');
-    api.enqueue({ status: 200, delayMs: 100 });
     const results = await Promise.all(
       Array.from({ length: 10 }, () => visitor.post('/checkout').send({ orderId: 'double-click' })),
     );
+    // Counted by senders: one call, one sent. The others met the claim (duplicate) or, once
+    // the token was used up, found none (no_token); which, depends on the machine's speed.
     const statuses = results.map((result) => (result.body as { status: string }).status);
     expect(statuses.filter((status) => status === 'sent')).toHaveLength(1);
-    expect(statuses.filter((status) => status !== 'sent' && status !== 'duplicate')).toEqual([]);
+    expect(
+      statuses.filter((status) => !['sent', 'duplicate', 'no_token'].includes(status)),
+    ).toEqual([]);
     expect(api.calls).toHaveLength(1);
   });
 

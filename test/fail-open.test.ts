@@ -11,11 +11,12 @@ import { keysUnder } from './support/redis.js';
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
-// The documented bound: a request waits for the store at most storeTimeoutMs (250 ms by
-// default). The assertions allow generous slack for a loaded CI machine; what they catch is a
-// request that hangs for ioredis' reconnect (seconds) or fails outright.
-const STORE_TIMEOUT_MS = 150;
-const BOUND_MS = STORE_TIMEOUT_MS + 1_500;
+// The documented bound: a request waits for the store at most storeTimeoutMs. These tests
+// prove it by state, not by the clock: the store never answers (or Redis stays down, with a
+// client that waits for it forever), so a request that is answered at all was answered by the
+// bound. How long that takes is measured by `npm run chaos`.
+// Long enough that a busy machine never misses it against a Redis that answers.
+const STORE_TIMEOUT_MS = 1_000;
 
 let api: FakeSovendusApi;
 beforeAll(async () => {
@@ -23,17 +24,13 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function timed<T>(work: () => PromiseLike<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
-}
-
 function shopOn(client: Redis, prefix = `sovendus-fail-open:${process.pid}:`) {
   const shop = createShop({
     store: new RedisTokenStore({ client, prefix }),
     apiBaseUrl: api.url,
     storeTimeoutMs: STORE_TIMEOUT_MS,
+    // Sovendus' answers are not what these tests are about: never stop waiting for one.
+    timeoutMs: 30_000,
   });
   const failures: SovendusEvents['failed'][] = [];
   shop.sovendus.on('failed', (event) => failures.push(event));
@@ -62,19 +59,15 @@ describe('a Redis that accepts connections but never answers', () => {
 
   it('serves the landing page within the bound, and reports the capture failure', async () => {
     const { app, failures } = shopOn(client);
-    const { value: response, ms } = await timed(() =>
-      request(app).get(`/landing?sovReqToken=${freshTestToken()}`),
-    );
+    const response = await request(app).get(`/landing?sovReqToken=${freshTestToken()}`);
     expect(response.status).toBe(200);
     expect(response.text).toBe('shop page');
-    expect(ms).toBeLessThan(BOUND_MS);
     expect(failures[0]).toMatchObject({ stage: 'capture', error: { code: 'STORE_UNAVAILABLE' } });
   });
 
   it('answers the checkout within the bound with a typed, retryable failure', async () => {
     const { app } = shopOn(client);
-    const { value: response, ms } = await timed(() => request(app).post('/checkout').send({}));
-    expect(ms).toBeLessThan(BOUND_MS);
+    const response = await request(app).post('/checkout').send({});
     expect(response.body).toMatchObject({
       status: 'failed',
       attempts: 0,
@@ -89,10 +82,7 @@ describe('a Redis that accepts connections but never answers', () => {
       coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
       storeTimeoutMs: STORE_TIMEOUT_MS,
     });
-    const { value: result, ms } = await timed(() =>
-      sovendus.redeemCoupon({ couponCode: 'DURING-OUTAGE', orderId: 'o-1' }),
-    );
-    expect(ms).toBeLessThan(BOUND_MS);
+    const result = await sovendus.redeemCoupon({ couponCode: 'DURING-OUTAGE', orderId: 'o-1' });
     expect(result).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
     expect(api.calls).toHaveLength(0);
   });
@@ -134,9 +124,8 @@ describe('a custom store that throws instead of rejecting', () => {
 
   beforeAll(async () => {
     server = await startRedisServer();
-    // Reconnects every 500 ms: a command left to ioredis alone would wait 20 retries (10 s),
-    // far beyond BOUND_MS, so the bound is what keeps requests short, not a quick reconnect.
-    client = new Redis(server.url, { retryStrategy: () => 500 });
+    // Commands wait while Redis is down, however long: only the bound can answer a request.
+    client = new Redis(server.url, { retryStrategy: () => 100, maxRetriesPerRequest: null });
   });
   afterAll(async () => {
     client.disconnect();
@@ -150,12 +139,11 @@ describe('a custom store that throws instead of rejecting', () => {
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
 
     await server.kill();
-    const landing = await timed(() => visitor.get(`/?sovReqToken=${freshTestToken()}`));
-    expect(landing.value.status).toBe(200);
-    expect(landing.ms).toBeLessThan(BOUND_MS);
-    const checkout = await timed(() => visitor.post('/checkout').send({}));
-    expect(checkout.ms).toBeLessThan(BOUND_MS);
-    expect(checkout.value.body).toMatchObject({
+    // Answered while Redis is still down: the bound did it.
+    const landing = await visitor.get(`/?sovReqToken=${freshTestToken()}`);
+    expect(landing.status).toBe(200);
+    const checkout = await visitor.post('/checkout').send({});
+    expect(checkout.body).toMatchObject({
       status: 'failed',
       error: { code: 'STORE_UNAVAILABLE' },
     });
@@ -209,15 +197,18 @@ describe('a custom store that throws instead of rejecting', () => {
 
   it('records a conversion that Sovendus accepted while Redis was down, once Redis is back', async () => {
     const { sovendus } = shopOn(client, prefix);
-    api.enqueue({ status: 200, delayMs: 300 }); // Redis dies while Sovendus answers
+    let answer: () => void = () => undefined;
+    api.enqueue({ status: 200, until: new Promise<void>((resolve) => (answer = resolve)) });
     const sending = sovendus.sendConversion({ token: freshTestToken(), orderId: 'order-1' });
     while (api.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    await server.kill();
+    await server.kill(); // Redis dies while Sovendus answers
+    answer();
     expect(await sending).toMatchObject({ status: 'sent' });
 
     server = await startRedisServer(server.port, persistent());
     let values = await claimValues().catch(() => []);
-    for (let waited = 0; waited < 5_000 && values.join() !== 'sent,sent'; waited += 50) {
+    // Waits for the state, as long as the lease would let the record be retried.
+    for (let waited = 0; waited < 40_000 && values.join() !== 'sent,sent'; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       values = await claimValues().catch(() => []);
     }
@@ -240,12 +231,14 @@ describe('a custom store that throws instead of rejecting', () => {
         path === 'checkout'
           ? ((await visitor.post('/checkout').send({})).body as unknown)
           : sovendus.sendConversion({ token });
-      await pauseWrites(500); // the claim misses its deadline, then lands
+      await pauseWrites(3_000); // the claim misses its deadline, then lands
       expect(await convert()).toMatchObject({
         status: 'failed',
         error: { code: 'STORE_UNAVAILABLE' },
       });
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Idle: the late claim has landed and been given back (close() waits for that, and
+      // leaves an instance without a queue usable).
+      await sovendus.close({ timeoutMs: 20_000 });
 
       expect(await convert()).toMatchObject({ status: 'sent', token });
       expect(api.conversions).toHaveLength(1);
@@ -268,7 +261,7 @@ describe('a custom store that throws instead of rejecting', () => {
     const token = freshTestToken();
     await visitor.get(`/?sovReqToken=${token}`).expect(200);
     const sent = new Promise((resolve) => sovendus.on('sent', resolve));
-    await pauseWrites(500);
+    await pauseWrites(3_000);
     expect((await visitor.post('/checkout').send({})).body).toMatchObject({
       status: 'failed',
       error: { code: 'STORE_UNAVAILABLE' },

@@ -40,6 +40,10 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
   const sovendus = createSovendus({
     productId: PRODUCT_ID,
     apiKey: API_KEY,
+    // Generous waits: tests count outcomes, and a busy machine must not turn a slow answer
+    // into a timeout. Tests of the bounds set their own (and prove them by state).
+    storeTimeoutMs: 10_000,
+    timeoutMs: 10_000,
     ...sovendusOptions,
   });
   const app = express();
