@@ -272,4 +272,34 @@ describe('a custom store that throws instead of rejecting', () => {
     expect((await visitor.get('/token')).body).toEqual({ token: null });
     await sovendus.close();
   });
+
+  it('looks again, off the request, for a checkout that could not reach Redis, and queues it', async () => {
+    const queue = new BullMQDeliveryQueue({
+      connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null },
+      prefix: `${prefix}bull`,
+      firstRetryDelayMs: 20,
+    });
+    const { app, sovendus } = createShop({
+      store: new RedisTokenStore({ client, prefix }),
+      apiBaseUrl: api.url,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      queue,
+    });
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    await visitor.get(`/?sovReqToken=${token}`).expect(200);
+    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    await server.kill(); // the store's client refuses commands at once while Redis is away
+    expect((await visitor.post('/checkout').send({})).body).toMatchObject({
+      status: 'failed',
+      error: { code: 'STORE_UNAVAILABLE' },
+    });
+    server = await startRedisServer(server.port, persistent());
+
+    // Nobody checks out again: the package itself finds the token once Redis is back.
+    expect(await sent).toMatchObject({ token });
+    expect(api.conversions).toHaveLength(1);
+    expect((await visitor.get('/token')).body).toEqual({ token: null });
+    await sovendus.close();
+  });
 });

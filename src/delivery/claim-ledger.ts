@@ -8,7 +8,6 @@ import type {
   ClaimLease,
   ClaimOutcome,
   ConsumedToken,
-  SessionClaims,
   StoredToken,
   TokenStore,
 } from '../types.js';
@@ -33,7 +32,8 @@ import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
  *    until their lease ends; whoever takes them then gets `resumed` and reports a resend.
  * 4. Late landings. A store call that misses the request's deadline may still land. A take
  *    that lands late would keep every other sender out for its lease while nobody sends, so
- *    it is handed over (`onLateClaim`, which queues the delivery) and released. A record of an
+ *    it is handed over (`onLateClaim`, which queues the delivery) and released; a take that
+ *    failed outright is made again off the request until it lands, then likewise. A record of an
  *    accepted delivery that fails is tried again, off the request, for as long as the lease
  *    keeps other senders out; past that a second send is possible, and logged as an error.
  */
@@ -97,7 +97,12 @@ export interface ClaimLedgerOptions {
 
 export interface ClaimLedger {
   /** Takes `keys`; `onLateClaim` runs if the take misses its deadline but lands taken. */
-  take(keys: readonly string[], onLateClaim: () => Promise<void>): Promise<Taken>;
+  /**
+   * Takes `keys` for a request. `onLateClaim` (none: nobody to hand it to) runs when claims
+   * are taken after the request gave up: the call missed its deadline but landed, or failed
+   * and was made again off the request. The claims are given back after it.
+   */
+  take(keys: readonly string[], onLateClaim: (() => Promise<void>) | undefined): Promise<Taken>;
   /**
    * Reads the session's token and takes its conversion's claims (one round trip where the
    * store can); `undefined` when the session holds no token.
@@ -105,7 +110,7 @@ export interface ClaimLedger {
   takeSession(
     sessionKey: string,
     orderId: string | undefined,
-    onLateClaim: (entry: StoredToken) => Promise<void>,
+    onLateClaim: ((entry: StoredToken) => Promise<void>) | undefined,
   ): Promise<{ entry: StoredToken; taken: Taken } | undefined | SovendusStoreError>;
   /** Settles claims after a send; never rejects. `consumed`: the token an acceptance uses up. */
   settle(claim: Claim, end: SendEnd, consumed: ConsumedToken | undefined): Promise<void>;
@@ -125,16 +130,21 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
     ((sessionKey: string, claimKeysOf: ClaimKeysOf, owner: string, lease: ClaimLease) =>
       readThenClaim(store, sessionKey, claimKeysOf, owner, lease));
 
-  /** A store call bounded by the deadline; `late` hears what a call that missed it came to. */
+  /**
+   * A store call bounded by the deadline; `late` hears what a call that missed it came to,
+   * and `missed` that it did.
+   */
   function bounded<T>(
     operation: string,
     work: () => Promise<T>,
     late?: (landed: T) => Promise<void> | undefined,
+    missed?: () => void,
   ): Promise<T> {
     return withDeadline(
       work,
       storeTimeoutMs,
       (pending) => {
+        missed?.();
         if (late) track(pending.then(late).catch(() => undefined));
         return new SovendusStoreError(
           operation,
@@ -164,13 +174,14 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
     }
   }
 
-  /** A claim that landed after its deadline: handed over, then given back. */
-  function lateClaim(keys: readonly string[], owner: string, handOver: () => Promise<void>) {
-    return async (outcome: ClaimOutcome) => {
-      if (!isTaken(outcome)) return;
-      await handOver();
-      await release({ keys, owner, endsAt: 0, outcome });
-    };
+  /** Claims taken after the request gave up on them: handed over, then given back. */
+  async function rescueLanded(
+    taken: Taken,
+    handOver: (() => Promise<void>) | undefined,
+  ): Promise<void> {
+    if (taken.outcome !== 'acquired' && taken.outcome !== 'resumed') return;
+    if (handOver) await handOver();
+    await release(taken);
   }
 
   async function complete(claim: Claim, consumed: ConsumedToken | undefined): Promise<void> {
@@ -207,18 +218,73 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
     log.error({ keys: claim.keys.length }, 'sent, but not recorded as sent: it may be sent again');
   }
 
+  /**
+   * One claim call for a request, bounded by the deadline. A call that misses it may still
+   * land: what it took is handed over (`handOver`, which queues the delivery) and given back.
+   * A call that fails outright (the store refused, the connection broke) took nothing, but the
+   * delivery still waits to be sent: when there is someone to hand it to, the call is made
+   * again off the request, with backoff, for as long as a lease lasts, and what it takes is
+   * handed over the same way. `claim` makes a new owner and lease on every call.
+   */
+  async function claimForRequest<T>(
+    operation: string,
+    claim: () => Promise<T>,
+    rescue: (landed: T) => Promise<void> | undefined,
+    lookAgain: boolean,
+  ): Promise<T> {
+    const call = { missed: false };
+    try {
+      return await bounded(operation, claim, rescue, () => (call.missed = true));
+    } catch (error) {
+      if (!call.missed && lookAgain) track(claimAgain(operation, claim, rescue));
+      throw error;
+    }
+  }
+
+  async function claimAgain<T>(
+    operation: string,
+    claim: () => Promise<T>,
+    rescue: (landed: T) => Promise<void> | undefined,
+  ): Promise<void> {
+    const until = now() + leaseMs;
+    for (let retry = 1; now() < until; retry += 1) {
+      await sleep(backoffDelayMs(retry, RECORD_RETRY, undefined), undefined, { ref: false });
+      const call = { missed: false };
+      try {
+        await rescue(await bounded(operation, claim, rescue, () => (call.missed = true)));
+        log.info({ operation }, 'a claim call that failed was made again');
+        return;
+      } catch {
+        // A call that missed its deadline is rescued when it lands; one that failed is retried.
+        if (call.missed) return;
+      }
+    }
+  }
+
+  /** What a claim outcome means for its taker. */
+  const takenAs = (
+    keys: readonly string[],
+    owner: string,
+    lease: ClaimLease,
+    outcome: ClaimOutcome,
+  ): Taken =>
+    isTaken(outcome)
+      ? { keys, owner, endsAt: lease.endsAt, outcome }
+      : { outcome: outcome === 'held' ? 'held' : 'completed' };
+
   return {
     async take(keys, onLateClaim) {
-      const { owner, lease } = newLease();
+      const claim = async () => {
+        const { owner, lease } = newLease();
+        return takenAs(keys, owner, lease, await store.acquireClaims(keys, owner, lease));
+      };
       try {
-        const outcome = await bounded(
+        return await claimForRequest(
           'claim the delivery',
-          () => store.acquireClaims(keys, owner, lease),
-          lateClaim(keys, owner, onLateClaim),
+          claim,
+          (landed) => rescueLanded(landed, onLateClaim),
+          onLateClaim !== undefined,
         );
-        return isTaken(outcome)
-          ? { keys, owner, endsAt: lease.endsAt, outcome }
-          : { outcome: outcome === 'held' ? 'held' : 'completed' };
       } catch (error) {
         return { outcome: 'failed', error: error as SovendusStoreError };
       }
@@ -226,30 +292,29 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
 
     async takeSession(sessionKey, orderId, onLateClaim) {
       const claimKeysOf = conversionClaimKeys(orderId);
-      const { owner, lease } = newLease();
-      const taken = (found: SessionClaims): Taken => {
-        const keys = claimKeysOf(found.entry);
-        return isTaken(found.claim)
-          ? { keys, owner, endsAt: lease.endsAt, outcome: found.claim }
-          : { outcome: found.claim === 'held' ? 'held' : 'completed' };
+      const claim = async () => {
+        const { owner, lease } = newLease();
+        // `null` from a custom store means none, as `undefined` does.
+        const found =
+          (await acquireSessionClaims(sessionKey, claimKeysOf, owner, lease)) ?? undefined;
+        return (
+          found && {
+            entry: found.entry,
+            taken: takenAs(claimKeysOf(found.entry), owner, lease, found.claim),
+          }
+        );
       };
-      let found: SessionClaims | undefined;
       try {
-        found = await bounded(
+        return await claimForRequest(
           "claim the session's token",
-          () => acquireSessionClaims(sessionKey, claimKeysOf, owner, lease),
+          claim,
           (landed) =>
-            landed &&
-            lateClaim(claimKeysOf(landed.entry), owner, () => onLateClaim(landed.entry))(
-              landed.claim,
-            ),
+            landed && rescueLanded(landed.taken, onLateClaim && (() => onLateClaim(landed.entry))),
+          onLateClaim !== undefined,
         );
       } catch (error) {
         return error as SovendusStoreError;
       }
-      // `null` from a custom store means none, as `undefined` does.
-      if (!found) return undefined;
-      return { entry: found.entry, taken: taken(found) };
     },
 
     async settle(claim, end, consumed) {

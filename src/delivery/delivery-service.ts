@@ -345,11 +345,14 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       return fail(kind, facts, kind.logFields(delivery), notConfigured(kind), 0);
     }
 
-    // Written ahead, beside the call: with a queue, a follow-up looks once the claims' lease
-    // has ended. Should this process die mid-send, the follow-up sends it (a `resumed` resend);
+    // Written ahead of the call: with a queue, a follow-up looks once the claims' lease has
+    // ended. Should this process die mid-send, the follow-up sends it (a `resumed` resend);
     // should the call still be going when the request stops waiting, or end unknown, it is
     // what stays queued; in every other case it finds the delivery settled and does nothing.
-    const followUp = queue ? track(enqueue(delivery, taken.endsAt - Date.now())) : NOT_QUEUED;
+    // Awaited (within the store's bound), so that no call is out before its follow-up is in.
+    const followUp = queue
+      ? Promise.resolve(await enqueue(delivery, taken.endsAt - Date.now()))
+      : NOT_QUEUED;
     const watcher = watcherFor(kind, delivery);
     const sending = track(sendAndSettle(kind, send, delivery, taken, watcher));
     const ended = await settledWithin(sending, waitMs);
@@ -385,7 +388,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     if (send === undefined) return dead(kind.facts(delivery), notConfigured(kind));
 
     // A claim that lands late is released; the job's next attempt takes it again.
-    const taken = await track(ledger.take(kind.claimKeys(delivery), () => Promise.resolve()));
+    const taken = await track(ledger.take(kind.claimKeys(delivery), undefined));
     if (taken.outcome === 'completed') return { kind: 'done' };
     // The queue must not drop a delivery because someone else is sending it: they may fail.
     let error: SovendusError;
@@ -401,6 +404,13 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     if (error.retryable && !last) return { kind: 'retry', error };
     return dead(kind.facts(delivery), error);
   }
+
+  /**
+   * Who takes over a delivery whose claims were taken after the request gave up on them: the
+   * queue. Without one, nobody: the claims are given back for the next try.
+   */
+  const handOverTo = (delivery: QueuedDelivery) =>
+    queue && (() => enqueue(delivery).then(() => undefined));
 
   /** A conversion to send, or the failure that says why its input cannot be one. */
   function checkConversion(
@@ -447,7 +457,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     if ('status' in delivery) return delivery;
     const keys = conversion.claimKeys(delivery);
     // A claim that lands after the request gave up is handed to the queue, then released.
-    const taken = await ledger.take(keys, () => enqueue(delivery).then(() => undefined));
+    const taken = await ledger.take(keys, handOverTo(delivery));
     return deliverNow(conversion, delivery, taken);
   }
 
@@ -476,10 +486,15 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     const deliveryOf = (entry: { token: string; productId: string }) =>
       checkConversion({ ...entry, orderId }, sessionKey);
 
-    const found = await ledger.takeSession(sessionKey, orderId, async (entry) => {
-      const delivery = deliveryOf(entry);
-      if (!('status' in delivery)) await enqueue(delivery);
-    });
+    const found = await ledger.takeSession(
+      sessionKey,
+      orderId,
+      queue &&
+        (async (entry) => {
+          const delivery = deliveryOf(entry);
+          if (!('status' in delivery)) await enqueue(delivery);
+        }),
+    );
     // Without the token there is nothing to queue: it stays stored for the next checkout.
     if (found instanceof SovendusStoreError) return fail(conversion, {}, {}, found, 0);
     if (found === undefined) return NO_TOKEN;
@@ -498,9 +513,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     const parsed = parseRedemption(input);
     if (parsed instanceof SovendusError) return fail(redemption, {}, {}, parsed, 0);
     const delivery: QueuedRedemption = { kind: 'redemption', ...parsed };
-    const taken = await ledger.take(redemption.claimKeys(delivery), () =>
-      enqueue(delivery).then(() => undefined),
-    );
+    const taken = await ledger.take(redemption.claimKeys(delivery), handOverTo(delivery));
     return deliverNow(redemption, delivery, taken);
   }
 
