@@ -23,9 +23,10 @@ export interface CaptureOptions {
 
 /**
  * Stores `?sovReqToken` for the visitor's session. It fails open: a store that is down or slow
- * costs the request at most the store deadline, never an error page. Only a missing session
- * middleware is passed to `next(error)`, because that is a setup mistake that loses every
- * conversion and must be seen at the first test.
+ * costs the request at most the store deadline, never an error page. A request without a
+ * session (no session middleware, a path outside express-session's `cookie.path`, a session
+ * store that is disconnected) or a `getSessionKey` that throws is served too: the capture is
+ * skipped, the setup problem logged at error level (once per instance) and `failed` emitted.
  */
 export function createCaptureMiddleware(options: CaptureOptions): Middleware {
   const { queryParam, ttlSeconds, store, sessions, productIdFor, attach, events, log } = options;
@@ -56,7 +57,8 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     try {
       sessionKey = sessions.keyOf(req);
     } catch (error) {
-      next(error);
+      events.emit('failed', { stage: 'capture', error: sessions.setupFailed(error), token });
+      next();
       return;
     }
     if (sessionKey === undefined) {

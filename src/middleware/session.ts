@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { SovendusConfigError } from '../errors.js';
+import { SovendusConfigError, SovendusError } from '../errors.js';
 import type { Log } from '../logging.js';
 
 const MISSING_SESSION =
-  'sovendus-express found no session on the request: add express-session (app.use(session(...))) ' +
+  'sovendus-express found no session on the request (req.session is not set), so the token ' +
+  'cannot be kept or found. express-session leaves it unset outside its cookie.path and while ' +
+  'its session store is disconnected; otherwise add express-session (app.use(session(...))) ' +
   'before sovendus.capture(), or pass the getSessionKey option for another session library.';
 
 /** The session field that names the token's store key (the session id at first capture). */
@@ -26,6 +28,11 @@ interface ExpressSessionRequest extends IncomingMessage {
 export interface SessionAccess {
   /** The key tokens are stored under; throws `SovendusConfigError` when sessions are not set up. */
   keyOf(req: IncomingMessage): string | undefined;
+  /**
+   * Takes what `keyOf` threw and returns it as a `SovendusError`, logging it at error level the
+   * first time only: a setup problem repeats on every tokened request, and one line says it.
+   */
+  setupFailed(error: unknown): SovendusError;
   /** Makes sure the session outlives this request, and the token outlives the session id. */
   keep(req: IncomingMessage): void;
   /**
@@ -91,6 +98,18 @@ function carryKeyIntoNextSession(req: ExpressSessionRequest, session: ExpressSes
   });
 }
 
+function logOnce(log: Log): (error: unknown) => SovendusError {
+  let logged = false;
+  return (error) => {
+    const problem = error instanceof SovendusError ? error : new SovendusConfigError(String(error));
+    if (!logged) {
+      logged = true;
+      log.error({ code: problem.code }, problem.message);
+    }
+    return problem;
+  };
+}
+
 /**
  * express-session by default. With `saveUninitialized: false` (the usual setting) a new,
  * untouched session is never saved and its cookie never sent, so the visitor who landed would
@@ -110,6 +129,7 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
   };
 
   return {
+    setupFailed: logOnce(log),
     keyOf(req) {
       const { session, sessionID } = req as ExpressSessionRequest;
       if (typeof session !== 'object' || session === null) {
@@ -154,6 +174,7 @@ export function sessionAccess(
       if (key === undefined || (typeof key === 'string' && key.length > 0)) return key;
       throw new SovendusConfigError('getSessionKey must return a non-empty string or undefined.');
     },
+    setupFailed: logOnce(options.log),
     keep: () => undefined,
     watch: () => undefined,
   };
