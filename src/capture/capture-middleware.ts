@@ -36,9 +36,9 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     events.emit('failed', { stage: 'capture', error, token, productId });
   };
 
-  return function sovendusCapture(req, _res, next) {
+  return function sovendusCapture(req, res, next) {
     attach(req);
-    sessions.watch(req);
+    sessions.watch(req, res);
     const found = readQueryToken(req.url ?? '', queryParam);
     if (!found.found) {
       next();
@@ -74,7 +74,7 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
 
-    sessions.keep(req);
+    sessions.keep(req, res);
     store.saveToken(sessionKey, { token, productId, capturedAt: Date.now() }, ttlSeconds).then(
       () => {
         log.debug({ token: maskToken(token) }, 'token captured');
