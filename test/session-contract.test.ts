@@ -46,14 +46,21 @@ class RecordingStore extends session.MemoryStore {
   }
 }
 
-/** Session data as JSON without `sovendusKey`, and without the cookie's expiry time. */
+/**
+ * Session data as JSON without `sovendusKey`, and without the cookie's times: express-session
+ * derives `originalMaxAge` from `expires - Date.now()`, so it reads 59999 for a 60000 maxAge
+ * when a millisecond passes, in either shop.
+ */
 function withoutKey(data: unknown): unknown {
   const { [KEY_FIELD]: _key, ...json } = JSON.parse(JSON.stringify(data)) as Record<
     string,
     unknown
   >;
   const cookie = json.cookie as Record<string, unknown> | undefined;
-  if (cookie) cookie.expires = cookie.expires === null ? null : 'set';
+  if (cookie) {
+    cookie.expires = cookie.expires === null ? null : 'set';
+    if (typeof cookie.originalMaxAge === 'number') cookie.originalMaxAge = 'set';
+  }
   return json;
 }
 
