@@ -30,7 +30,9 @@ function landing(query) {
   req.session = new session.Session(req, { cookie: { originalMaxAge: TTL * 1000 } });
   return req;
 }
-const run = (middleware, req) => new Promise((resolve) => middleware(req, {}, resolve));
+// A response with the one method the capture may wrap (it carries a token's key to the session
+// the request ends with).
+const run = (middleware, req) => new Promise((resolve) => middleware(req, { end() {} }, resolve));
 
 const noop = (_req, _res, next) => next();
 const noToken = () => landing(() => '');

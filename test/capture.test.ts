@@ -150,8 +150,15 @@ describe('capture', () => {
     expect(store.calls).toBe(2);
   });
 
-  it('passes a SovendusConfigError to next() when there is no session middleware', async () => {
-    const sovendus = createSovendus({ productId: PRODUCT_ID, apiKey: 'key' });
+  it('serves the page, and says once what is missing, when there is no session middleware', async () => {
+    const errors: string[] = [];
+    const sovendus = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: 'key',
+      logger: { error: (_fields: object, message: string) => errors.push(message) },
+    });
+    const failures: SovendusEvents['failed'][] = [];
+    sovendus.on('failed', (event) => failures.push(event));
     const app = express();
     app.use(sovendus.capture());
     app.get('/', (_req, res) => {
@@ -163,9 +170,15 @@ describe('capture', () => {
       res.status(500).send('error');
     };
     app.use(onError);
-    await request(app).get(`/?sovReqToken=${TEST_TOKEN}`).expect(500);
-    expect(seen).toMatchObject({ code: 'INVALID_CONFIG' });
-    expect((seen as Error).message).toContain('add express-session');
+    await request(app).get(`/?sovReqToken=${TEST_TOKEN}`).expect(200, 'ok');
+    await request(app).get(`/?sovReqToken=${TEST_TOKEN}`).expect(200, 'ok');
+    expect(seen).toBeUndefined();
+    expect(failures).toMatchObject([
+      { stage: 'capture', error: { code: 'INVALID_CONFIG' } },
+      { stage: 'capture', error: { code: 'INVALID_CONFIG' } },
+    ]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('add express-session');
     await request(app).get('/').expect(200, 'ok');
   });
 });

@@ -136,6 +136,23 @@ describe('a token captured before the session id changes', () => {
     expect(result).toMatchObject({ status: 'sent', token });
   });
 
+  it('finds the token later in the request that regenerated the session', async () => {
+    const token = freshTestToken();
+    const app = shopWithLogin((req, res, next) => {
+      req.session.regenerate(() => {
+        void req.sovendus.getToken().then((found) => {
+          res.setHeader('x-token', found ?? 'none');
+          next();
+        });
+      });
+    });
+    const visitor = request.agent(app);
+    await visitor.get(`/landing?sovReqToken=${token}`).expect(200);
+    const login = await visitor.post('/login').expect(200, 'logged in');
+    expect(login.headers['x-token']).toBe(token);
+    expect((await visitor.post('/checkout')).body).toMatchObject({ status: 'sent', token });
+  });
+
   it('lets a newer click after login replace the token, as before', async () => {
     const visitor = request.agent(shopWithLogin(regenerating));
     await visitor.get(`/?sovReqToken=${freshTestToken()}`);

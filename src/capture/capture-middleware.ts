@@ -24,9 +24,10 @@ export interface CaptureOptions {
 
 /**
  * Stores `?sovReqToken` for the visitor's session. It fails open: a store that is down or slow
- * costs the request at most the store deadline, never an error page. Only a missing session
- * middleware is passed to `next(error)`, because that is a setup mistake that loses every
- * conversion and must be seen at the first test.
+ * costs the request at most the store deadline, never an error page. A request without a
+ * session (no session middleware, a path outside express-session's `cookie.path`, a session
+ * store that is disconnected) or a `getSessionKey` that throws is served too: the capture is
+ * skipped, the setup problem logged at error level (once per instance) and `failed` emitted.
  */
 export function createCaptureMiddleware(options: CaptureOptions): Middleware {
   const { queryParam, ttlSeconds, store, sessions, productIdFor, attach, events, log } = options;
@@ -36,9 +37,9 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     events.emit('failed', { stage: 'capture', error, token, productId });
   };
 
-  return function sovendusCapture(req, _res, next) {
+  return function sovendusCapture(req, res, next) {
     attach(req);
-    sessions.watch(req);
+    sessions.watch(req, res);
     const found = readQueryToken(req.url ?? '', queryParam);
     if (!found.found) {
       next();
@@ -57,7 +58,8 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     try {
       sessionKey = sessions.keyOf(req);
     } catch (error) {
-      next(error);
+      events.emit('failed', { stage: 'capture', error: sessions.setupFailed(error), token });
+      next();
       return;
     }
     if (sessionKey === undefined) {
@@ -73,7 +75,7 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
 
-    sessions.keep(req);
+    sessions.keep(req, res);
     store.saveToken(sessionKey, { token, productId, capturedAt: Date.now() }, ttlSeconds).then(
       () => {
         log.debug({ token: maskToken(token) }, 'token captured');

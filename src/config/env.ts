@@ -53,8 +53,19 @@ export interface SovendusEnvConfig {
 // Environment values are strings; an empty one means "not set", as in most .env tooling.
 const text = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
 const optional = <Out>(field: z.ZodType<Out, string>) => text.pipe(field.optional());
+/**
+ * Decimal digits only, unlike `Number()`, which also reads `0x7d0`, `0b101`, `1e3`, `12.0` and
+ * ` 12`. A minus sign is let through so that the range check can name the problem; a value too
+ * large for a number is kept too large, for the same reason.
+ */
+const decimal = z
+  .string()
+  .regex(/^-?[0-9]+$/, 'must be a number written in decimal digits, such as 2000')
+  .transform((digits) =>
+    Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number(digits), Number.MAX_SAFE_INTEGER)),
+  );
 const optionalNumber = (field: z.ZodType<number, number>) =>
-  text.pipe(z.coerce.number<string>({ error: 'must be a number' }).pipe(field).optional());
+  text.pipe(decimal.pipe(field).optional());
 
 const envSchema = z.object({
   [ENV_VARS.productId]: optional(productIdField),
@@ -70,6 +81,19 @@ const envSchema = z.object({
   [ENV_VARS.couponTrafficMediumPublicId]: optional(trafficMediumPublicIdField),
   [ENV_VARS.couponApiBaseUrl]: optional(apiBaseUrlField),
 });
+
+/**
+ * A plain http:// base URL is allowed (a local fake API, a proxy on the same host), but in
+ * production it is most likely a mistake: say so, as Node warnings are said, and go on.
+ */
+function warnIfPlainHttp(variable: string, url: string | undefined, what: string): void {
+  if (url?.startsWith('http://') !== true) return;
+  process.emitWarning(
+    `sovendus-express: ${variable} is a plain http:// URL under NODE_ENV=production: ${what} ` +
+      'unencrypted. Use https:// unless the API is reached through a trusted local proxy.',
+    { type: 'SovendusWarning', code: 'SOVENDUS_INSECURE_URL' },
+  );
+}
 
 /**
  * Reads and validates the Sovendus settings from the environment. Throws a
@@ -100,6 +124,10 @@ export function loadSovendusConfig(
     );
   }
   const values = parsed.data;
+  if ((env.NODE_ENV ?? process.env.NODE_ENV) === 'production') {
+    warnIfPlainHttp(ENV_VARS.apiBaseUrl, values[ENV_VARS.apiBaseUrl], 'the API key travels');
+    warnIfPlainHttp(ENV_VARS.couponApiBaseUrl, values[ENV_VARS.couponApiBaseUrl], 'orders travel');
+  }
   const trafficSourceNumber = values[ENV_VARS.couponTrafficSourceNumber];
   const attempts = values[ENV_VARS.retryAttempts];
   return {

@@ -23,7 +23,15 @@ class RequestContext implements SovendusRequestContext {
   ) {}
 
   async getToken(): Promise<string | undefined> {
-    const sessionKey = this.deps.sessions.keyOf(this.req);
+    let sessionKey: string | undefined;
+    try {
+      sessionKey = this.deps.sessions.keyOf(this.req);
+    } catch (error) {
+      // No session (or a getSessionKey that threw): no token, as the type promises.
+      const problem = this.deps.sessions.setupFailed(error);
+      this.deps.events.emit('failed', { stage: 'conversion', error: problem });
+      return undefined;
+    }
     if (sessionKey === undefined) return undefined;
     try {
       return (await this.deps.store.getToken(sessionKey))?.token;

@@ -1,0 +1,216 @@
+import { createServer } from 'node:http';
+import fc from 'fast-check';
+import request from 'supertest';
+import { readQueryToken, type QueryToken } from '../src/capture/query.js';
+import { checkToken } from '../src/token.js';
+import { createShop, TEST_TOKEN } from './support/shop.js';
+
+/**
+ * The query scan runs on every shop request, and a server with a raised `maxHeaderSize` lets a
+ * visitor send a query of megabytes. Its work must grow linearly with the URL whatever the URL's
+ * shape. Work is counted, not timed: every String and RegExp primitive the scan calls is charged
+ * the characters it may look at (a search from `from` to its hit, a slice its length, ...), so
+ * the tests pass or fail the same on any machine.
+ */
+const NAME = 'sovReqToken';
+const MB = 1024 * 1024;
+
+type Cost = (self: string, args: unknown[], result: unknown) => number;
+
+const searched: Cost = (self, args, result) => {
+  const from = Math.max(0, Math.min(self.length, Number(args[1] ?? 0) || 0));
+  const found = typeof result === 'number' ? result : result === true ? -2 : -1;
+  // `includes` does not say where it stopped: charge it the whole rest, as a miss.
+  if (found < 0) return self.length - from;
+  return found - from + String(args[0]).length;
+};
+const whole: Cost = (self) => self.length;
+const one: Cost = () => 1;
+/** A prefix test looks at characters until the first difference. */
+const prefix: Cost = (self, args) => {
+  const search = String(args[0]);
+  const at = Number(args[1] ?? 0) || 0;
+  let same = 0;
+  while (same < search.length && self[at + same] === search[same]) same += 1;
+  return Math.min(same + 1, search.length);
+};
+const produced: Cost = (_self, _args, result) => (typeof result === 'string' ? result.length : 0);
+
+const STRING_COSTS: Record<string, Cost> = {
+  indexOf: searched,
+  includes: searched,
+  lastIndexOf: whole,
+  search: whole,
+  match: whole,
+  matchAll: whole,
+  split: whole,
+  replace: whole,
+  replaceAll: whole,
+  toLowerCase: whole,
+  toUpperCase: whole,
+  startsWith: prefix,
+  endsWith: (_self, args) => String(args[0]).length,
+  slice: produced,
+  substring: produced,
+  substr: produced,
+  charCodeAt: one,
+  codePointAt: one,
+  charAt: one,
+  at: one,
+};
+
+/** Runs `scan` with every string primitive charged its work; returns the result and the total. */
+function countWork<T>(scan: () => T): { result: T; work: number } {
+  let work = 0;
+  let counting = false;
+  const restore: (() => void)[] = [];
+  const patch = (target: object, name: string, cost: Cost) => {
+    const original = (target as Record<string, unknown>)[name] as (...a: unknown[]) => unknown;
+    (target as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      if (!counting) {
+        counting = true;
+        work += cost(String(this), args, result);
+        counting = false;
+      }
+      return result;
+    };
+    restore.push(() => {
+      (target as Record<string, unknown>)[name] = original;
+    });
+  };
+  for (const [name, cost] of Object.entries(STRING_COSTS)) patch(String.prototype, name, cost);
+  patch(RegExp.prototype, 'exec', (_self, args) => String(args[0]).length);
+  patch(RegExp.prototype, 'test', (_self, args) => String(args[0]).length);
+  try {
+    return { result: scan(), work };
+  } finally {
+    for (const undo of restore.reverse()) undo();
+  }
+}
+
+/** About `bytes` of `chunk`, repeated, after `prefix`. */
+const repeatTo = (prefix: string, chunk: string, bytes: number) =>
+  prefix + chunk.repeat(Math.ceil(bytes / chunk.length));
+
+const HOSTILE_SHAPES: [string, string][] = [
+  ['the parameter, bare, repeated', repeatTo('/?', `${NAME}&`, MB)],
+  ['near misses only (sovReqTokenX&...)', repeatTo('/?', `${NAME}X&`, MB)],
+  ['one token, then near misses', repeatTo(`/?${NAME}=${TEST_TOKEN}&`, `${NAME}x&`, MB)],
+  ['near misses with values', repeatTo('/?', `${NAME}_=${NAME}&`, MB)],
+  ['empty pairs, then the token', `${repeatTo('/?', '&', MB)}${NAME}=${TEST_TOKEN}`],
+  ['the name inside one huge value', repeatTo('/?q=', `${NAME}&x`, MB).replaceAll('&', '')],
+  ['equals signs after the name', repeatTo(`/?${NAME}`, '=', MB)],
+  ['question marks and names', repeatTo('/?', `?${NAME}`, MB)],
+];
+
+describe('the query scan', () => {
+  it.each(HOSTILE_SHAPES)('does linear work on a 1 MB query: %s', (_shape, url) => {
+    const { work } = countWork(() => readQueryToken(url, NAME));
+    expect(work).toBeLessThanOrEqual(4 * url.length);
+  });
+
+  it('does linear work on any repeated hostile chunk', () => {
+    const pieces = fc.constantFrom('&', '=', '?', '[', '%5B', 'x', NAME, `${NAME}=`, `${NAME}X`);
+    fc.assert(
+      fc.property(fc.array(pieces, { minLength: 1, maxLength: 6 }), (chunk) => {
+        const url = repeatTo('/p?', chunk.join(''), 64 * 1024);
+        const { work } = countWork(() => readQueryToken(url, NAME));
+        expect(work).toBeLessThanOrEqual(4 * url.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('still costs one substring search when the token is absent', () => {
+    const url = `/products/shoes?page=2&sort=price&${'utm_campaign=x&'.repeat(20)}sovReq=1`;
+    const { result, work } = countWork(() => readQueryToken(url, NAME));
+    expect(result).toEqual({ found: false });
+    // The search for "?" and the search for the name: each character looked at about once.
+    expect(work).toBeLessThanOrEqual(url.length + NAME.length);
+  });
+
+  it('stops at the second occurrence of the parameter: a repeated parameter is rejected', () => {
+    const url = `/?${NAME}=${TEST_TOKEN}&${NAME}=${TEST_TOKEN}&${'a=b&'.repeat(MB / 4)}`;
+    const { result, work } = countWork(() => readQueryToken(url, NAME));
+    expect(result).toEqual({ found: true, ok: false, reason: 'the parameter is repeated' });
+    expect(work).toBeLessThan(1_000);
+  });
+
+  it('means what it meant before: the same answer as a plain pair-by-pair reading', () => {
+    const piece = fc.constantFrom(
+      '&',
+      '=',
+      '?',
+      '[',
+      ']',
+      '%5B',
+      '%5b',
+      '%5',
+      '+',
+      '%20',
+      '%ZZ',
+      'x',
+      TEST_TOKEN,
+      NAME,
+      `${NAME}=`,
+      `${NAME}X`,
+      `X${NAME}`,
+    );
+    const url = fc
+      .tuple(fc.constantFrom('/', '/a?b', '/p'), fc.array(piece, { maxLength: 10 }))
+      .map(([path, parts]) => `${path}?${parts.join('')}`);
+    fc.assert(
+      fc.property(fc.oneof(url, fc.string()), (candidate) => {
+        expect(readQueryToken(candidate, NAME)).toEqual(readPairByPair(candidate, NAME));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('serves a 4 MB hostile query on a server that allows it, and rejects the parameter', async () => {
+    const { app, sovendus } = createShop({});
+    const rejected: string[] = [];
+    sovendus.on('rejected', ({ reason }) => rejected.push(reason));
+    const server = createServer({ maxHeaderSize: 8 * MB }, app);
+    const shapes = [repeatTo('/?', `${NAME}&`, 4 * MB), repeatTo('/?', `${NAME}X&`, 4 * MB)];
+    for (const url of shapes) {
+      await request(server).get(url).expect(200, 'shop page');
+    }
+    expect(rejected).toEqual(['the parameter is repeated']);
+  });
+});
+
+/**
+ * The meaning, written the obvious (and allocating) way: the query is split into `&`-separated
+ * pairs, read in order; a pair whose key is the name followed by `[` or `%5B` is a nested
+ * parameter, and a second pair whose key is exactly the name is a repeated one: both are
+ * rejected at once. A pair without `=` has the empty value.
+ */
+function readPairByPair(url: string, name: string): QueryToken {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return { found: false };
+  let value: string | undefined;
+  for (const pair of url.slice(queryStart + 1).split('&')) {
+    const equals = pair.indexOf('=');
+    const key = equals === -1 ? pair : pair.slice(0, equals);
+    if (key === name) {
+      if (value !== undefined)
+        return { found: true, ok: false, reason: 'the parameter is repeated' };
+      value = equals === -1 ? '' : pair.slice(equals + 1);
+    } else if (key.startsWith(name)) {
+      const rest = key.slice(name.length);
+      if (rest.startsWith('[') || rest.slice(0, 3).toLowerCase() === '%5b') {
+        return { found: true, ok: false, reason: 'the parameter is nested or an array' };
+      }
+    }
+  }
+  if (value === undefined) return { found: false };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(value.replaceAll('+', ' '));
+  } catch {
+    return { found: true, ok: false, reason: 'it is not valid percent-encoding' };
+  }
+  return { found: true, ...checkToken(decoded) };
+}
