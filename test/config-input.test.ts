@@ -1,6 +1,7 @@
-import { loadSovendusConfig, SovendusConfigError } from '../src/index.js';
+import { loadSovendusConfig } from '../src/index.js';
 import { resolveOptions } from '../src/config/options.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
+import { configError } from './support/config-error.js';
 
 /**
  * Configuration comes from people and from deployment tooling: it must be read exactly, say
@@ -46,16 +47,6 @@ function countWork<T>(run: () => T): { result: T; work: number } {
   } finally {
     for (const undo of restore.reverse()) undo();
   }
-}
-
-function configError(build: () => unknown): SovendusConfigError {
-  try {
-    build();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SovendusConfigError);
-    return error as SovendusConfigError;
-  }
-  throw new Error('expected a SovendusConfigError');
 }
 
 const conversionEnv = { SOVENDUS_PRODUCT_ID: PRODUCT_ID, SOVENDUS_API_KEY: API_KEY };

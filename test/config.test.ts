@@ -2,22 +2,12 @@ import {
   createSovendus,
   loadSovendusConfig,
   MemoryTokenStore,
-  SovendusConfigError,
   type SovendusOptions,
 } from '../src/index.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
+import { configError } from './support/config-error.js';
 
 const valid: SovendusOptions = { productId: PRODUCT_ID, apiKey: API_KEY };
-
-function configError(build: () => unknown): SovendusConfigError {
-  try {
-    build();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SovendusConfigError);
-    return error as SovendusConfigError;
-  }
-  throw new Error('expected a SovendusConfigError');
-}
 
 describe('createSovendus options', () => {
   it('accepts the minimal options and a product id function', () => {

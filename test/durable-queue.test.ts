@@ -9,6 +9,7 @@ import {
   type Sovendus,
   type SovendusEvents,
   type SovendusOptions,
+  type TokenStore,
 } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
@@ -243,4 +244,80 @@ describe('the durable queue', () => {
     expect(await next(successor, 'sent')).toMatchObject({ token });
     expect(api.conversions.map((call) => call.token)).toEqual([token]);
   });
+});
+
+describe("a checkout's follow-up", () => {
+  it('sends a token whose capture landed only after the checkout read the session', async () => {
+    // The landing's save waits at a gate, as in a Redis stall: it misses its deadline (the
+    // page is served), the checkout finds no token, and only then does the save land.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const slowSaves: TokenStore = {
+      saveToken: async (...args) => {
+        await gate;
+        return redis.store.saveToken(...args);
+      },
+      getToken: (...args) => redis.store.getToken(...args),
+      acquireClaims: (...args) => redis.store.acquireClaims(...args),
+      completeClaims: (...args) => redis.store.completeClaims(...args),
+      releaseClaims: (...args) => redis.store.releaseClaims(...args),
+    };
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const { app, sovendus } = createShop({
+      store: slowSaves,
+      apiBaseUrl: api.url,
+      queue,
+      storeTimeoutMs: 200,
+      timeoutMs: 1_000,
+      sendLimitMs: 1_000,
+    });
+    opened.push(sovendus);
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    const captureFailed = next(sovendus, 'failed');
+    await visitor.get(`/?sovReqToken=${token}`).expect(200);
+    expect(await captureFailed).toMatchObject({ stage: 'capture' });
+    expect((await visitor.post('/checkout').send({ orderId: 'late-capture' })).body).toEqual({
+      status: 'no_token',
+    });
+    const sent = next(sovendus, 'sent');
+    open();
+    // Nobody checks out again: the follow-up finds the token once a lease has passed.
+    expect(await sent).toMatchObject({ token, orderId: 'late-capture' });
+    expect(api.conversions.map((call) => call.token)).toEqual([token]);
+  }, 60_000);
+
+  it('does not send a token that a later visit brought, after the checkout', async () => {
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const { app, sovendus } = createShop({
+      store: redis.store,
+      apiBaseUrl: api.url,
+      queue,
+      timeoutMs: 1_000,
+      sendLimitMs: 1_000,
+      storeTimeoutMs: 1_000,
+    });
+    opened.push(sovendus);
+    const visitor = request.agent(app);
+    const first = freshTestToken();
+    await visitor.get(`/?sovReqToken=${first}`).expect(200);
+    expect((await visitor.post('/checkout').send({})).body).toMatchObject({ status: 'sent' });
+    const second = freshTestToken(); // a new Sovendus click; no order yet
+    await visitor.get(`/?sovReqToken=${second}`).expect(200);
+    // The first checkout's follow-up has run (its job is gone) and left the new token alone.
+    const jobs = new Queue(queue.name, {
+      connection: { host: hostname, port: Number(port) },
+      prefix: `${redis.prefix}bull`,
+    });
+    await eventually(async () => {
+      expect(await jobs.getJobCounts('delayed', 'waiting', 'active')).toMatchObject({
+        delayed: 0,
+        waiting: 0,
+        active: 0,
+      });
+    }, 40_000);
+    await jobs.close();
+    expect(api.conversions.map((call) => call.token)).toEqual([first]);
+    expect((await visitor.get('/token')).body).toEqual({ token: second });
+  }, 60_000);
 });

@@ -190,6 +190,26 @@ describe('a custom store that throws instead of rejecting', () => {
     admin.disconnect();
   }
 
+  /** A shop with a queue on this Redis, and a visitor who landed with a token. */
+  async function landedWithQueue() {
+    const queue = new BullMQDeliveryQueue({
+      connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null },
+      prefix: `${prefix}bull`,
+      firstRetryDelayMs: 20,
+    });
+    const { app, sovendus } = createShop({
+      store: new RedisTokenStore({ client, prefix }),
+      apiBaseUrl: api.url,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      queue,
+    });
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    await visitor.get(`/?sovReqToken=${token}`).expect(200);
+    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    return { visitor, token, sent, sovendus };
+  }
+
   async function claimValues(): Promise<(string | null)[]> {
     const keys = await keysUnder(client, `${prefix}claim:`);
     return keys.length > 0 ? client.mget(...keys) : [];
@@ -246,21 +266,7 @@ describe('a custom store that throws instead of rejecting', () => {
   );
 
   it('queues a checkout whose claim landed after its deadline, and its worker sends it', async () => {
-    const queue = new BullMQDeliveryQueue({
-      connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null },
-      prefix: `${prefix}bull`,
-      firstRetryDelayMs: 20,
-    });
-    const { app, sovendus } = createShop({
-      store: new RedisTokenStore({ client, prefix }),
-      apiBaseUrl: api.url,
-      storeTimeoutMs: STORE_TIMEOUT_MS,
-      queue,
-    });
-    const visitor = request.agent(app);
-    const token = freshTestToken();
-    await visitor.get(`/?sovReqToken=${token}`).expect(200);
-    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    const { visitor, token, sent, sovendus } = await landedWithQueue();
     await pauseWrites(3_000);
     expect((await visitor.post('/checkout').send({})).body).toMatchObject({
       status: 'failed',
@@ -274,21 +280,7 @@ describe('a custom store that throws instead of rejecting', () => {
   });
 
   it('looks again, off the request, for a checkout that could not reach Redis, and queues it', async () => {
-    const queue = new BullMQDeliveryQueue({
-      connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null },
-      prefix: `${prefix}bull`,
-      firstRetryDelayMs: 20,
-    });
-    const { app, sovendus } = createShop({
-      store: new RedisTokenStore({ client, prefix }),
-      apiBaseUrl: api.url,
-      storeTimeoutMs: STORE_TIMEOUT_MS,
-      queue,
-    });
-    const visitor = request.agent(app);
-    const token = freshTestToken();
-    await visitor.get(`/?sovReqToken=${token}`).expect(200);
-    const sent = new Promise((resolve) => sovendus.on('sent', resolve));
+    const { visitor, token, sent, sovendus } = await landedWithQueue();
     await server.kill(); // the store's client refuses commands at once while Redis is away
     expect((await visitor.post('/checkout').send({})).body).toMatchObject({
       status: 'failed',

@@ -1,4 +1,4 @@
-import { backoffDelayMs, parseRetryAfter, worstCaseSendMs } from '../src/delivery/retry-policy.js';
+import { backoffDelayMs, parseRetryAfter } from '../src/delivery/retry-policy.js';
 
 const policy = { attempts: 4, minDelayMs: 100, maxDelayMs: 1_000 };
 const lowest = () => 0;
@@ -22,11 +22,6 @@ describe('backoff', () => {
     expect(backoffDelayMs(1, policy, 700, lowest)).toBe(700);
     expect(backoffDelayMs(1, policy, 60_000, lowest)).toBe(1_000);
     expect(backoffDelayMs(2, policy, 10, highest)).toBe(200);
-  });
-
-  it('bounds a whole send: every attempt timing out, every wait at its nominal cap', () => {
-    expect(worstCaseSendMs(policy, 2_000)).toBe(4 * 2_000 + 100 + 200 + 400);
-    expect(worstCaseSendMs({ ...policy, attempts: 1 }, 2_000)).toBe(2_000);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   SovendusUnavailableError,
   type ConversionResult,
   type Sovendus,
+  type SovendusOptions,
 } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { API_KEY, freshTestToken, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
@@ -35,6 +36,20 @@ beforeEach(() => {
   });
 });
 afterEach(() => sovendus.close());
+
+/** An instance on the fake API with `options`, closed after the test. */
+const opened: Sovendus[] = [];
+function instanceWith(options: Partial<SovendusOptions>): Sovendus {
+  const instance = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    apiBaseUrl: api.url,
+    ...options,
+  });
+  opened.push(instance);
+  return instance;
+}
+afterEach(() => Promise.all(opened.splice(0).map((instance) => instance.close())));
 
 function failure(result: ConversionResult): SovendusError {
   if (result.status !== 'failed') throw new Error(`expected failed, got ${result.status}`);
@@ -123,10 +138,7 @@ describe('sendConversion', () => {
   );
 
   it('retries 5xx, 429, hangs and resets, then succeeds, and reports each resend that may double', async () => {
-    const patient = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: API_KEY,
-      apiBaseUrl: api.url,
+    const patient = instanceWith({
       timeoutMs: 20_000,
       sendLimitMs: 200,
       retry: { attempts: 3, minDelayMs: 10, maxDelayMs: 50 },
@@ -161,10 +173,7 @@ describe('sendConversion', () => {
 
   it('sends once, without a resend, when an answer comes after the wait: the call goes on', async () => {
     const token = freshTestToken();
-    const impatient = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: API_KEY,
-      apiBaseUrl: api.url,
+    const impatient = instanceWith({
       timeoutMs: 50,
     });
     const sent = new Promise((resolve) => impatient.on('sent', resolve));
@@ -189,10 +198,7 @@ describe('sendConversion', () => {
 
   it('keeps a call whose answer was lost to itself until its lease ends, then reports the resend', async () => {
     let now = Date.now();
-    const single = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: API_KEY,
-      apiBaseUrl: api.url,
+    const single = instanceWith({
       retry: { attempts: 1 },
       store: new MemoryTokenStore({ now: () => now }),
     });
@@ -223,10 +229,7 @@ describe('sendConversion', () => {
   });
 
   it('holds its hard limit against a fetch that ignores the abort signal', async () => {
-    const deaf = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: API_KEY,
-      apiBaseUrl: api.url,
+    const deaf = instanceWith({
       timeoutMs: 20_000,
       sendLimitMs: 50,
       retry: { attempts: 1 },
@@ -250,10 +253,7 @@ describe('sendConversion', () => {
   });
 
   it('gives up a call that gets no answer at its hard limit', async () => {
-    const single = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: API_KEY,
-      apiBaseUrl: api.url,
+    const single = instanceWith({
       timeoutMs: 20_000,
       sendLimitMs: 100,
       retry: { attempts: 1 },

@@ -17,6 +17,7 @@ import type {
   DeliverQueued,
   DeliveryQueue,
   DeliveryVerdict,
+  QueuedCheckout,
   QueuedConversion,
   QueuedDelivery,
   QueuedRedemption,
@@ -71,16 +72,18 @@ export interface DeliveryServiceOptions {
   waitMs: number;
 }
 
+/** The session a checkout belongs to. */
+export interface CheckoutSession {
+  /** Its store key; may throw a `SovendusConfigError` (no session middleware): `failed`. */
+  keyOf(): string | undefined;
+  /** Whether it captured a token at some time (see `SessionAccess.captured`). */
+  captured(): boolean;
+}
+
 export interface DeliveryService {
   sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
-  /**
-   * Sends the conversion of the session that `sessionKeyOf` names; it may throw a
-   * `SovendusConfigError` (no session middleware), which becomes a `failed` result.
-   */
-  completeSession(
-    sessionKeyOf: () => string | undefined,
-    options: CompleteOptions,
-  ): Promise<ConversionResult>;
+  /** Sends the conversion of a checkout's session. */
+  completeSession(session: CheckoutSession, options: CompleteOptions): Promise<ConversionResult>;
   redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
   /** Delivers a conversion or redemption from the durable queue. */
   deliverQueued: DeliverQueued;
@@ -314,6 +317,8 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     kind: Kind<D, F>,
     delivery: D,
     taken: Taken,
+    /** A follow-up the caller already queued (a checkout's); none: one is queued here. */
+    queuedFollowUp?: Promise<boolean>,
   ): Promise<RequestResult<F>> {
     const facts = kind.facts(delivery);
     /** `confirmQueued`: the queue took it (at once, or as a follow-up left earlier). */
@@ -336,7 +341,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       log.debug({ ...kind.logFields(delivery), claim: taken.outcome }, `duplicate ${kind.noun}`);
       // Another sender has it now. Should it die mid-send, nobody would send it: a follow-up
       // looks once its lease has ended (a no-op if it was sent).
-      if (taken.outcome === 'held') await enqueue(delivery, leaseMs);
+      if (taken.outcome === 'held' && !queuedFollowUp) await enqueue(delivery, leaseMs);
       return { status: 'duplicate', ...facts };
     }
     const send = kind.send;
@@ -350,9 +355,9 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     // should the call still be going when the request stops waiting, or end unknown, it is
     // what stays queued; in every other case it finds the delivery settled and does nothing.
     // Awaited (within the store's bound), so that no call is out before its follow-up is in.
-    const followUp = queue
-      ? Promise.resolve(await enqueue(delivery, taken.endsAt - Date.now()))
-      : NOT_QUEUED;
+    const followUp =
+      queuedFollowUp ??
+      (queue ? Promise.resolve(await enqueue(delivery, taken.endsAt - Date.now())) : NOT_QUEUED);
     const watcher = watcherFor(kind, delivery);
     const sending = track(sendAndSettle(kind, send, delivery, taken, watcher));
     const ended = await settledWithin(sending, waitMs);
@@ -371,24 +376,38 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return queueOrFail(error, attempts, () => (unknown ? followUp : enqueue(delivery)));
   }
 
+  function deadLetter<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    facts: Partial<F>,
+    error: SovendusError,
+  ): DeliveryVerdict {
+    log.error({ code: error.code }, `${kind.noun} dead: ${error.message}`);
+    kind.dead(facts as F, error);
+    return { kind: 'dead', error };
+  }
+
   async function deliverFromQueue<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     queued: D,
     last: boolean,
   ): Promise<DeliveryVerdict> {
-    const dead = (facts: Partial<F>, error: SovendusError): DeliveryVerdict => {
-      log.error({ code: error.code }, `${kind.noun} dead: ${error.message}`);
-      kind.dead(facts as F, error);
-      return { kind: 'dead', error };
-    };
     // A job is input like any other: whoever can write to the queue's Redis could forge one.
     const delivery = kind.recheck(queued);
-    if ('status' in delivery) return dead(delivery, delivery.error);
-    const send = kind.send;
-    if (send === undefined) return dead(kind.facts(delivery), notConfigured(kind));
-
+    if ('status' in delivery) return deadLetter(kind, delivery, delivery.error);
     // A claim that lands late is released; the job's next attempt takes it again.
     const taken = await track(ledger.take(kind.claimKeys(delivery), undefined));
+    return sendFromQueue(kind, delivery, taken, last);
+  }
+
+  /** Sends what the queue's worker has claimed, and says what the queue should do next. */
+  async function sendFromQueue<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    delivery: D,
+    taken: Taken,
+    last: boolean,
+  ): Promise<DeliveryVerdict> {
+    const send = kind.send;
+    if (send === undefined) return deadLetter(kind, kind.facts(delivery), notConfigured(kind));
     if (taken.outcome === 'completed') return { kind: 'done' };
     // The queue must not drop a delivery because someone else is sending it: they may fail.
     let error: SovendusError;
@@ -402,7 +421,38 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       error = ended.outcome.error;
     }
     if (error.retryable && !last) return { kind: 'retry', error };
-    return dead(kind.facts(delivery), error);
+    return deadLetter(kind, kind.facts(delivery), error);
+  }
+
+  /**
+   * A checkout's follow-up: the session is read again and whatever token it holds is sent. No
+   * token is the usual end (it was sent, or never stored): nothing to do.
+   */
+  async function followUpCheckout(job: QueuedCheckout, last: boolean): Promise<DeliveryVerdict> {
+    const { sessionKey, checkoutAt } = job as Partial<QueuedCheckout>;
+    const orderId = job.orderId === undefined ? undefined : normalizeOrderId(job.orderId);
+    if (
+      typeof sessionKey !== 'string' ||
+      sessionKey === '' ||
+      typeof checkoutAt !== 'number' ||
+      typeof orderId === 'object'
+    ) {
+      return deadLetter(conversion, {}, new SovendusConfigError('a malformed checkout follow-up.'));
+    }
+    const found = await track(ledger.takeSession(sessionKey, orderId, undefined));
+    if (found instanceof SovendusStoreError) {
+      return last ? deadLetter(conversion, {}, found) : { kind: 'retry', error: found };
+    }
+    if (found === undefined) return { kind: 'done' };
+    const delivery = checkConversion({ ...found.entry, orderId }, sessionKey);
+    // A token captured after the checkout is a later visit's, which has not ordered yet.
+    if ('status' in delivery || found.entry.capturedAt > checkoutAt) {
+      if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
+        await ledger.release(found.taken);
+      }
+      return { kind: 'done' };
+    }
+    return sendFromQueue(conversion, delivery, found.taken, last);
   }
 
   /**
@@ -466,12 +516,12 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
    * trip where the store can), then sent as any other.
    */
   async function completeSession(
-    sessionKeyOf: () => string | undefined,
+    session: CheckoutSession,
     options: CompleteOptions,
   ): Promise<ConversionResult> {
     let sessionKey;
     try {
-      sessionKey = sessionKeyOf();
+      sessionKey = session.keyOf();
     } catch (error) {
       return fail(conversion, {}, {}, error as SovendusConfigError, 0);
     }
@@ -486,6 +536,20 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     const deliveryOf = (entry: { token: string; productId: string }) =>
       checkConversion({ ...entry, orderId }, sessionKey);
 
+    // Written before the claims are taken, for a session that captured a token: whatever
+    // becomes of this checkout from here (its instance dies, the store fails, the call's
+    // outcome is unknown, or a capture that missed its deadline lands after this read), the
+    // queue looks at the session again once a lease has passed, and sends what it finds. For
+    // every other session (most of a shop's orders) it costs nothing.
+    const followUp =
+      queue && session.captured()
+        ? Promise.resolve(
+            await enqueue(
+              { kind: 'checkout', sessionKey, orderId, checkoutAt: Date.now() },
+              leaseMs,
+            ),
+          )
+        : undefined;
     const found = await ledger.takeSession(
       sessionKey,
       orderId,
@@ -506,7 +570,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       }
       return delivery;
     }
-    return deliverNow(conversion, delivery, found.taken);
+    return deliverNow(conversion, delivery, found.taken, followUp);
   }
 
   async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
@@ -519,13 +583,18 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
 
   return {
     sendConversion: (input) => track(sendConversion(input)),
-    completeSession: (sessionKeyOf, completeOptions) =>
-      track(completeSession(sessionKeyOf, completeOptions)),
+    completeSession: (session, completeOptions) => track(completeSession(session, completeOptions)),
     redeemCoupon: (input) => track(redeemCoupon(input)),
-    deliverQueued: (delivery, { last }) =>
-      delivery.kind === 'redemption'
-        ? deliverFromQueue(redemption, delivery, last)
-        : deliverFromQueue(conversion, delivery, last),
+    deliverQueued: (delivery, { last }) => {
+      switch (delivery.kind) {
+        case 'redemption':
+          return deliverFromQueue(redemption, delivery, last);
+        case 'checkout':
+          return followUpCheckout(delivery, last);
+        default:
+          return deliverFromQueue(conversion, delivery, last);
+      }
+    },
     async idle(timeoutMs) {
       const drained = (async () => {
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

@@ -1,12 +1,15 @@
 /**
- * Every retry decision lives here, each rule with its reason.
+ * How long to wait between attempts. Whether another attempt is made at all is decided in
+ * `api-sender.ts`, each rule with its reason:
  *
- * - Which failures are retried is decided where the error is made: only
- *   `SovendusUnavailableError` (5xx, 429, timeout, network) has `retryable: true`. 403, 404,
- *   405 and 422 are answers about our configuration or the token; asking again cannot change
- *   them and would only hide the problem.
- * - A retry is safe because a conversion is claimed before the first attempt: nobody else
- *   sends the same token or order meanwhile, and Sovendus counts one token once.
+ * - Only `SovendusUnavailableError` (5xx, 429, no answer, no connection) is `retryable`. 403,
+ *   404, 405 and 422 are answers about our configuration or the token; asking again cannot
+ *   change them and would only hide the problem.
+ * - A conversion is claimed before the first attempt, so nobody else sends the same token or
+ *   order meanwhile. That does not make every retry safe: Sovendus' API has no idempotency
+ *   key, and nothing says it counts a token once. A retry after a 5xx, a 429 or a refused
+ *   connection repeats a call that was surely not taken; a retry after no answer or a broken
+ *   connection may double one, and is reported as a `resend`.
  */
 export interface RetryPolicy {
   attempts: number;
@@ -43,15 +46,6 @@ export const RECORD_RETRY: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs'> = {
   minDelayMs: 50,
   maxDelayMs: 1_000,
 };
-
-/** The longest a send can take: every attempt timing out, every wait at its cap. */
-export function worstCaseSendMs(policy: RetryPolicy, timeoutMs: number): number {
-  let total = policy.attempts * timeoutMs;
-  for (let retry = 1; retry < policy.attempts; retry += 1) {
-    total += Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (retry - 1));
-  }
-  return total;
-}
 
 /** Reads `Retry-After` as seconds or as an HTTP date; `undefined` when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {

@@ -43,7 +43,11 @@ class RequestContext implements SovendusRequestContext {
   }
 
   complete(options: CompleteOptions = {}): Promise<ConversionResult> {
-    return this.deps.service.completeSession(() => this.deps.sessions.keyOf(this.req), options);
+    const { sessions } = this.deps;
+    return this.deps.service.completeSession(
+      { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) },
+      options,
+    );
   }
 }
 

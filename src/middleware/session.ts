@@ -29,6 +29,11 @@ export interface SessionAccess {
    * first time only: a setup problem repeats on every tokened request, and one line says it.
    */
   setupFailed(error: unknown): SovendusError;
+  /**
+   * Whether this request's session captured a token at some time (it may have been sent since,
+   * or its save may still be landing). `false` where that cannot be known (`getSessionKey`).
+   */
+  captured(req: IncomingMessage): boolean;
   /** Makes sure the session outlives this request, and the token outlives the session id. */
   keep(req: IncomingMessage, res: ServerResponse): void;
   /**
@@ -106,6 +111,10 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
       }
       return session[KEY_FIELD] ?? keyOfRequest.get(req) ?? sessionID;
     },
+    captured(req) {
+      const { session } = req as ExpressSessionRequest;
+      return session?.[KEY_FIELD] !== undefined || keyOfRequest.has(req);
+    },
     keep(req, res) {
       const request = req as ExpressSessionRequest;
       const { session, sessionID } = request;
@@ -143,6 +152,7 @@ export function sessionAccess(
       throw new SovendusConfigError('getSessionKey must return a non-empty string or undefined.');
     },
     setupFailed: logOnce(options.log),
+    captured: () => false,
     keep: () => undefined,
     watch: () => undefined,
   };

@@ -17,8 +17,24 @@ export interface QueuedRedemption extends Redemption {
   kind: 'redemption';
 }
 
-/** Whatever the queue holds: both kinds travel the same way. */
-export type QueuedDelivery = QueuedConversion | QueuedRedemption;
+/**
+ * A checkout's follow-up, written before its claims are taken: once a lease has passed, the
+ * session is looked at again and whatever token it still holds is sent (its checkout's
+ * instance died, its store failed, or a capture that missed its deadline landed after it).
+ */
+export interface QueuedCheckout {
+  kind: 'checkout';
+  sessionKey: string;
+  orderId?: string | undefined;
+  /**
+   * When the checkout was (ms since the epoch): a token captured later belongs to a later
+   * visit, which has not ordered yet, and is not sent.
+   */
+  checkoutAt: number;
+}
+
+/** Whatever the queue holds: every kind travels the same way. */
+export type QueuedDelivery = QueuedConversion | QueuedRedemption | QueuedCheckout;
 
 /**
  * The idempotency key of a delivery: a conversion is its token (per product), a redemption its
@@ -26,9 +42,12 @@ export type QueuedDelivery = QueuedConversion | QueuedRedemption;
  */
 export function deliveryId(delivery: QueuedDelivery): string {
   if (delivery.kind === 'conversion') return `${delivery.productId}.${delivery.token}`;
-  // Hashed: codes and order ids may hold any character, and queue ids may not.
-  const identity = JSON.stringify([delivery.orderId ?? null, delivery.couponCode]);
-  return `coupon.${createHash('sha256').update(identity).digest('hex').slice(0, 40)}`;
+  // Hashed: session keys, codes and order ids may hold any character, and queue ids may not.
+  const [prefix, identity] =
+    delivery.kind === 'checkout'
+      ? ['checkout', [delivery.sessionKey, delivery.orderId ?? null]]
+      : ['coupon', [delivery.orderId ?? null, delivery.couponCode]];
+  return `${prefix}.${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 40)}`;
 }
 
 /** Options of {@link DeliveryQueue.enqueue}. */
