@@ -128,7 +128,6 @@ interface Kind<Delivery extends QueuedDelivery, Facts> {
 }
 
 const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
-const NOT_QUEUED = Promise.resolve(false);
 const BUSY = new SovendusError(
   'UNAVAILABLE',
   'Another sender holds this delivery right now; it is tried again later.',
@@ -317,8 +316,8 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     kind: Kind<D, F>,
     delivery: D,
     taken: Taken,
-    /** A follow-up the caller already queued (a checkout's); none: one is queued here. */
-    queuedFollowUp?: Promise<boolean>,
+    /** Whether the caller queued a follow-up already (a checkout's); none: one is queued here. */
+    queuedFollowUp?: boolean,
   ): Promise<RequestResult<F>> {
     const facts = kind.facts(delivery);
     /** `confirmQueued`: the queue took it (at once, or as a follow-up left earlier). */
@@ -355,9 +354,8 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     // should the call still be going when the request stops waiting, or end unknown, it is
     // what stays queued; in every other case it finds the delivery settled and does nothing.
     // Awaited (within the store's bound), so that no call is out before its follow-up is in.
-    const followUp =
-      queuedFollowUp ??
-      (queue ? Promise.resolve(await enqueue(delivery, taken.endsAt - Date.now())) : NOT_QUEUED);
+    const followedUp =
+      queuedFollowUp ?? (queue ? await enqueue(delivery, taken.endsAt - Date.now()) : false);
     const watcher = watcherFor(kind, delivery);
     const sending = track(sendAndSettle(kind, send, delivery, taken, watcher));
     const ended = await settledWithin(sending, waitMs);
@@ -367,13 +365,15 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       const error = new SovendusUnavailableError(
         `no answer within ${waitMs} ms; the call goes on, and a "sent" event follows if it is taken`,
       );
-      return queueOrFail(error, watcher.attempts, () => followUp);
+      return queueOrFail(error, watcher.attempts, () => Promise.resolve(followedUp));
     }
     if (ended.kind === 'sent') return ended.result;
     const { error, attempts, unknown } = ended.outcome;
     // Maybe taken: its claims run out first, and the follow-up looks after them. Surely not
     // taken: it can go again at once.
-    return queueOrFail(error, attempts, () => (unknown ? followUp : enqueue(delivery)));
+    return queueOrFail(error, attempts, () =>
+      unknown ? Promise.resolve(followedUp) : enqueue(delivery),
+    );
   }
 
   function deadLetter<D extends QueuedDelivery, F>(
@@ -541,14 +541,9 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     // outcome is unknown, or a capture that missed its deadline lands after this read), the
     // queue looks at the session again once a lease has passed, and sends what it finds. For
     // every other session (most of a shop's orders) it costs nothing.
-    const followUp =
+    const followedUp =
       queue && session.captured()
-        ? Promise.resolve(
-            await enqueue(
-              { kind: 'checkout', sessionKey, orderId, checkoutAt: Date.now() },
-              leaseMs,
-            ),
-          )
+        ? await enqueue({ kind: 'checkout', sessionKey, orderId, checkoutAt: Date.now() }, leaseMs)
         : undefined;
     const found = await ledger.takeSession(
       sessionKey,
@@ -570,7 +565,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       }
       return delivery;
     }
-    return deliverNow(conversion, delivery, found.taken, followUp);
+    return deliverNow(conversion, delivery, found.taken, followedUp);
   }
 
   async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
