@@ -1,0 +1,133 @@
+import { SovendusConfigError, SovendusError, SovendusStoreError } from '../errors.js';
+import { normalizeOrderId } from '../order-id.js';
+import type {
+  DeliverQueued,
+  DeliveryVerdict,
+  QueuedCheckout,
+  QueuedDelivery,
+} from '../queue/delivery-queue.js';
+import type { ClaimLedger, Taken } from './claim-ledger.js';
+import {
+  checkConversion,
+  isRejection,
+  notConfigured,
+  type ConversionKind,
+  type Kind,
+  type RedemptionKind,
+} from './kinds.js';
+import type { Report } from './report.js';
+import type { SendAndSettle } from './send-and-settle.js';
+
+const BUSY = new SovendusError(
+  'UNAVAILABLE',
+  'Another sender holds this delivery right now; it is tried again later.',
+  true,
+);
+
+export interface QueueDeliveryOptions {
+  conversion: ConversionKind;
+  redemption: RedemptionKind;
+  ledger: ClaimLedger;
+  report: Report;
+  sendAndSettle: SendAndSettle;
+  track: <T>(work: Promise<T>) => Promise<T>;
+  defaultProductId: string | undefined;
+}
+
+/**
+ * The queue's side: a worker hands over a job, which is checked again (whoever can write to the
+ * queue's Redis could forge one), claimed and sent like a request's, and the verdict tells the
+ * queue to drop it, try it again later, or keep it as a dead letter.
+ */
+export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueued {
+  const { conversion, redemption, ledger, report, sendAndSettle, track } = options;
+
+  async function deliverFromQueue<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    queued: D,
+    last: boolean,
+  ): Promise<DeliveryVerdict> {
+    const delivery = kind.recheck(queued);
+    if (isRejection(delivery)) {
+      report.failed(kind, delivery, 0);
+      return report.dead(kind, delivery.facts, delivery.error);
+    }
+    // A claim that lands late is released; the job's next attempt takes it again.
+    const taken = await track(ledger.take(kind.claimKeys(delivery), undefined));
+    return sendFromQueue(kind, delivery, taken, last);
+  }
+
+  /** Sends what the worker has claimed, and says what the queue should do next. */
+  async function sendFromQueue<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    delivery: D,
+    taken: Taken,
+    last: boolean,
+  ): Promise<DeliveryVerdict> {
+    const send = kind.send;
+    if (send === undefined) return report.dead(kind, kind.facts(delivery), notConfigured(kind));
+    if (taken.outcome === 'completed') return { kind: 'done' };
+    // The queue must not drop a delivery because someone else is sending it: they may fail.
+    let error: SovendusError;
+    if (taken.outcome === 'held') error = BUSY;
+    else if (taken.outcome === 'failed') error = taken.error;
+    else {
+      const end = await track(sendAndSettle(kind, send, delivery, taken).ended);
+      if (end.kind === 'sent') return { kind: 'done' };
+      error = end.outcome.error;
+    }
+    if (error.retryable && !last) return { kind: 'retry', error };
+    return report.dead(kind, kind.facts(delivery), error);
+  }
+
+  /**
+   * A checkout's follow-up: the session is read again and whatever token it holds is sent. No
+   * token is the usual end (it was sent, or never stored): nothing to do.
+   */
+  async function followUpCheckout(job: QueuedCheckout, last: boolean): Promise<DeliveryVerdict> {
+    const { sessionKey, checkoutAt } = job as Partial<QueuedCheckout>;
+    const orderId = job.orderId === undefined ? undefined : normalizeOrderId(job.orderId);
+    if (
+      typeof sessionKey !== 'string' ||
+      sessionKey === '' ||
+      typeof checkoutAt !== 'number' ||
+      typeof orderId === 'object'
+    ) {
+      return report.dead(
+        conversion,
+        {},
+        new SovendusConfigError('a malformed checkout follow-up.'),
+      );
+    }
+    const found = await track(ledger.takeSession(sessionKey, orderId, undefined));
+    if (found instanceof SovendusStoreError) {
+      return last ? report.dead(conversion, {}, found) : { kind: 'retry', error: found };
+    }
+    if (found === undefined) return { kind: 'done' };
+    const delivery = checkConversion(
+      { ...found.entry, orderId },
+      sessionKey,
+      options.defaultProductId,
+    );
+    // A token captured after the checkout is a later visit's, which has not ordered yet.
+    if (isRejection(delivery) || found.entry.capturedAt > checkoutAt) {
+      if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
+        await ledger.release(found.taken);
+      }
+      if (isRejection(delivery)) report.failed(conversion, delivery, 0);
+      return { kind: 'done' };
+    }
+    return sendFromQueue(conversion, delivery, found.taken, last);
+  }
+
+  return (delivery, { last }) => {
+    switch (delivery.kind) {
+      case 'redemption':
+        return deliverFromQueue(redemption, delivery, last);
+      case 'checkout':
+        return followUpCheckout(delivery, last);
+      default:
+        return deliverFromQueue(conversion, delivery, last);
+    }
+  };
+}

@@ -1,0 +1,69 @@
+import type { SovendusError } from '../errors.js';
+import type { SovendusEventHub } from '../events.js';
+import type { Log } from '../logging.js';
+import type { DeliveryVerdict, QueuedDelivery } from '../queue/delivery-queue.js';
+import type { DeliveryFailed, DeliveryQueued, ResendEvent, ResendReason } from '../types.js';
+import type { Kind, Rejection } from './kinds.js';
+
+/**
+ * How the fate of a delivery is told: one log line at the level that fits, the event a shop
+ * listens for, and the result the caller returns. Every path of the delivery service reports
+ * through here, so that a shop sees the same words for the same fate wherever it was decided.
+ */
+export interface Report {
+  failed<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    rejection: Rejection<F>,
+    attempts: number,
+  ): DeliveryFailed<F>;
+  queued<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    delivery: D,
+    error: SovendusError,
+    attempts: number,
+  ): DeliveryQueued<F>;
+  dead<D extends QueuedDelivery, F>(
+    kind: Kind<D, F>,
+    facts: Partial<F>,
+    error: SovendusError,
+  ): DeliveryVerdict;
+  /** A send that may double an earlier one, which Sovendus may have taken. */
+  resend<D extends QueuedDelivery, F>(kind: Kind<D, F>, delivery: D, reason: ResendReason): void;
+}
+
+export function createReport(log: Log, events: SovendusEventHub): Report {
+  return {
+    failed(kind, { facts, logFields, error }, attempts) {
+      const fields = { code: error.code, status: error.status, ...logFields };
+      // Retryable trouble is the weather; a non-retryable error means the setup needs a human.
+      if (error.retryable) log.warn(fields, `${kind.noun} failed: ${error.message}`);
+      else log.error(fields, `${kind.noun} failed: ${error.message}`);
+      kind.failed(facts, error);
+      return { status: 'failed', error, attempts, ...facts };
+    },
+    queued(kind, delivery, error, attempts) {
+      const queued = { status: 'queued', ...kind.facts(delivery), error, attempts } as const;
+      log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
+      kind.queued(queued);
+      return queued;
+    },
+    dead(kind, facts, error) {
+      log.error({ code: error.code }, `${kind.noun} dead: ${error.message}`);
+      // A dead letter of malformed input may lack facts; the event says what is known.
+      kind.dead(facts as Parameters<typeof kind.dead>[0], error);
+      return { kind: 'dead', error };
+    },
+    resend(kind, delivery, reason) {
+      // Every send that may double an earlier one is said, so that an operator can count them.
+      log.warn(
+        { ...kind.logFields(delivery), reason },
+        `${kind.noun} sent again after an outcome that could not be known (${reason}): Sovendus may count it twice`,
+      );
+      events.emit('resend', {
+        kind: kind.name,
+        reason,
+        ...kind.facts(delivery),
+      } as unknown as ResendEvent);
+    },
+  };
+}
