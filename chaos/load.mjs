@@ -99,27 +99,49 @@ async function send(kind, shop, path, visitor, body) {
   }
 }
 
-async function checkout(visitor, shop, orderId) {
-  visitor.requests.push(await send('checkout', shop, '/checkout', visitor, { orderId }));
+/**
+ * A request as a visitor makes it: one whose instance the runner killed before it answered (the
+ * page did not load) is made again once, on another living instance, as a visitor reloads the
+ * page or submits the order again. The shop never answered the first one, so it could not have
+ * told the visitor anything; what the package must do is convert the retry exactly once.
+ */
+async function request(shops, kind, shop, path, visitor, body) {
+  const record = await send(kind, shop, path, visitor, body);
+  visitor.requests.push(record);
+  if (record.outcome !== 'killed-instance') return;
+  const retry = await send(
+    kind,
+    await pickShop(shops, visitor.picks[2], shop),
+    path,
+    visitor,
+    body,
+  );
+  visitor.requests.push({ ...retry, retried: true });
 }
+
+const checkout = (shops, visitor, shop, orderId) =>
+  request(shops, 'checkout', shop, '/checkout', visitor, { orderId });
 
 async function visit(shops, visitor) {
   const [landingPick, firstPick, secondPick] = visitor.picks;
   const [orderId, secondOrderId] = visitor.orderIds;
   const landingShop = await pickShop(shops, landingPick);
   const path = `/landing?sovReqToken=${visitor.tokens[0]}`;
-  visitor.requests.push(await send('landing', landingShop, path, visitor));
+  await request(shops, 'landing', landingShop, path, visitor);
   await sleep(visitor.waitMs);
   const first = await pickShop(shops, firstPick);
   if (visitor.kind === 'double-click') {
     // Two submissions of one order at once, on two different instances.
     const second = await pickShop(shops, secondPick, first);
-    await Promise.all([checkout(visitor, first, orderId), checkout(visitor, second, orderId)]);
+    await Promise.all([
+      checkout(shops, visitor, first, orderId),
+      checkout(shops, visitor, second, orderId),
+    ]);
     return;
   }
-  await checkout(visitor, first, orderId);
+  await checkout(shops, visitor, first, orderId);
   if (visitor.kind === 'twice') {
-    await checkout(visitor, await pickShop(shops, secondPick), secondOrderId);
+    await checkout(shops, visitor, await pickShop(shops, secondPick), secondOrderId);
   }
 }
 

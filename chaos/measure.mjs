@@ -237,6 +237,7 @@ function shopRequests(requests) {
     ).length,
     failures: sortedObject(failures),
     toKilledInstance: requests.filter((request) => request.outcome === 'killed-instance').length,
+    retried: requests.filter((request) => request.retried).length,
   };
 }
 

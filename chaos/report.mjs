@@ -93,7 +93,7 @@ export function details(results) {
       `- **${result.scenario}**: events captured ${events.captured}, sent ${events.sent}, ` +
         `queued ${events.queued}, failed ${events.failed}, dead ${events.dead}, resend ` +
         `${events.resend}; max ms landing ${landing.max}, checkout ${checkout.max}; requests to ` +
-        `the killed instance ${requests.toKilledInstance}; load ${seconds(result.loadMs)}.`,
+        `the killed instance ${requests.toKilledInstance} (made again elsewhere ${requests.retried}); load ${seconds(result.loadMs)}.`,
       `  - checkouts: ${list(result.checkoutResults)}`,
       `  - lost by what the visitor saw: ${list(result.lost.byRequests)}`,
       `  - accepted twice by Sovendus' replies: ${list(result.acceptedTwice.replyPatterns)}`,
