@@ -84,6 +84,7 @@ describe('sovendus-express doctor', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/SOVENDUS_API_KEY\s+••••-PQR/);
     expect(run.stdout).toMatch(/SOVENDUS_TIMEOUT_MS\s+2000 \(default\)/);
+    expect(run.stdout).toMatch(/SOVENDUS_SEND_LIMIT_MS\s+30000 \(default\)/);
     expect(run.stdout).toContain('All checks passed.');
     expect(run.stdout + run.stderr).not.toContain(API_KEY);
     expect(api.calls).toHaveLength(0); // no --send-test, no call

@@ -67,6 +67,7 @@ function describeSettings(env: DoctorOptions['env']): Record<string, string> {
     [ENV_VARS.ttlSeconds]: shown(ENV_VARS.ttlSeconds, DEFAULTS.ttlSeconds),
     [ENV_VARS.timeoutMs]: shown(ENV_VARS.timeoutMs, DEFAULTS.timeoutMs),
     [ENV_VARS.storeTimeoutMs]: shown(ENV_VARS.storeTimeoutMs, DEFAULTS.storeTimeoutMs),
+    [ENV_VARS.sendLimitMs]: shown(ENV_VARS.sendLimitMs, DEFAULTS.sendLimitMs),
     [ENV_VARS.retryAttempts]: shown(ENV_VARS.retryAttempts, DEFAULTS.retry.attempts),
     [ENV_VARS.queryParam]: shown(ENV_VARS.queryParam, DEFAULTS.queryParam),
     [ENV_VARS.redisUrl]: redisUrl ? maskRedisUrl(redisUrl) : '(not set: memory store)',

@@ -10,6 +10,7 @@ import {
   productIdField,
   queryParamField,
   redisUrlField,
+  sendLimitMsField,
   storeTimeoutMsField,
   timeoutMsField,
   trafficMediumPublicIdField,
@@ -25,6 +26,7 @@ export const ENV_VARS = {
   ttlSeconds: 'SOVENDUS_TTL_SECONDS',
   timeoutMs: 'SOVENDUS_TIMEOUT_MS',
   storeTimeoutMs: 'SOVENDUS_STORE_TIMEOUT_MS',
+  sendLimitMs: 'SOVENDUS_SEND_LIMIT_MS',
   retryAttempts: 'SOVENDUS_RETRY_ATTEMPTS',
   queryParam: 'SOVENDUS_QUERY_PARAM',
   redisUrl: 'REDIS_URL',
@@ -42,6 +44,7 @@ export interface SovendusEnvConfig {
   ttlSeconds?: number | undefined;
   timeoutMs?: number | undefined;
   storeTimeoutMs?: number | undefined;
+  sendLimitMs?: number | undefined;
   retry?: { attempts: number } | undefined;
   queryParam?: string | undefined;
   /** `REDIS_URL`: connect a `RedisTokenStore` to it; when unset, the memory store is used. */
@@ -74,6 +77,7 @@ const envSchema = z.object({
   [ENV_VARS.ttlSeconds]: optionalNumber(ttlSecondsField),
   [ENV_VARS.timeoutMs]: optionalNumber(timeoutMsField),
   [ENV_VARS.storeTimeoutMs]: optionalNumber(storeTimeoutMsField),
+  [ENV_VARS.sendLimitMs]: optionalNumber(sendLimitMsField),
   [ENV_VARS.retryAttempts]: optionalNumber(attemptsField),
   [ENV_VARS.queryParam]: optional(queryParamField),
   [ENV_VARS.redisUrl]: optional(redisUrlField),
@@ -137,6 +141,7 @@ export function loadSovendusConfig(
     ttlSeconds: values[ENV_VARS.ttlSeconds],
     timeoutMs: values[ENV_VARS.timeoutMs],
     storeTimeoutMs: values[ENV_VARS.storeTimeoutMs],
+    sendLimitMs: values[ENV_VARS.sendLimitMs],
     retry: attempts === undefined ? undefined : { attempts },
     queryParam: values[ENV_VARS.queryParam],
     redisUrl: values[ENV_VARS.redisUrl],
