@@ -16,9 +16,17 @@ interface ExpressSession {
   cookie?: { originalMaxAge?: number | null };
 }
 
+/**
+ * The token's key of a request whose session held one, for the rest of the request (a session
+ * made in it starts empty). A symbol on the request rather than a WeakMap: it is set on every
+ * tokened landing, and a WeakMap entry costs the garbage collector on each of them.
+ */
+const REQUEST_KEY = Symbol('sovendus.requestKey');
+
 interface ExpressSessionRequest extends IncomingMessage {
   session?: ExpressSession | null;
   sessionID?: string;
+  [REQUEST_KEY]?: string;
 }
 
 export interface SessionAccess {
@@ -72,22 +80,21 @@ function logOnce(log: Log): (error: unknown) => SovendusError {
  * is in the session before express-session saves it there.
  */
 function expressSession(ttlSeconds: number, log: Log): SessionAccess {
-  /** The token's key of each request whose session held one, for the rest of the request. */
-  const keyOfRequest = new WeakMap<IncomingMessage, string>();
-
   const carryKeyIntoNextSession = (
     req: ExpressSessionRequest,
     res: ServerResponse,
     key: string,
   ) => {
-    if (keyOfRequest.has(req) || typeof res.end !== 'function') return;
-    keyOfRequest.set(req, key);
-    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-    res.end = ((...args: unknown[]) => {
+    if (req[REQUEST_KEY] !== undefined || typeof res.end !== 'function') return;
+    req[REQUEST_KEY] = key;
+    // As express-session wraps it: no bound copy and no rest arguments, on every tokened landing.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this` below
+    const end = res.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+    res.end = function (this: ServerResponse, chunk: unknown, encoding: unknown, done: unknown) {
       const { session } = req;
       if (session && session[KEY_FIELD] === undefined) session[KEY_FIELD] = key;
-      return end(...args);
-    }) as ServerResponse['end'];
+      return end.call(this, chunk, encoding, done);
+    } as ServerResponse['end'];
   };
 
   let warned = false;
@@ -105,15 +112,15 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
   return {
     setupFailed: logOnce(log),
     keyOf(req) {
-      const { session, sessionID } = req as ExpressSessionRequest;
+      const { session, sessionID, [REQUEST_KEY]: requestKey } = req as ExpressSessionRequest;
       if (typeof session !== 'object' || session === null) {
         throw new SovendusConfigError(MISSING_SESSION);
       }
-      return session[KEY_FIELD] ?? keyOfRequest.get(req) ?? sessionID;
+      return session[KEY_FIELD] ?? requestKey ?? sessionID;
     },
     captured(req) {
-      const { session } = req as ExpressSessionRequest;
-      return session?.[KEY_FIELD] !== undefined || keyOfRequest.has(req);
+      const { session, [REQUEST_KEY]: requestKey } = req as ExpressSessionRequest;
+      return session?.[KEY_FIELD] !== undefined || requestKey !== undefined;
     },
     keep(req, res) {
       const request = req as ExpressSessionRequest;
