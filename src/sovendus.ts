@@ -83,7 +83,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   const config = resolveOptions(options);
   const log = createLog(config.logger);
   const events = new SovendusEventHub((error) => {
-    log.error({ err: error }, 'an event listener threw; ignored');
+    log.error({ err: error }, 'an event listener threw or rejected; ignored');
   });
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);

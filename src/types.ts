@@ -9,12 +9,15 @@ export type Middleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-/** A pino-compatible logger: `(object, message)`. Any subset of levels may be given. */
+/**
+ * A pino-compatible logger: `(object, message)`. Any subset of levels may be given. What a
+ * method returns is ignored; one that throws, or returns a promise that rejects, is ignored too.
+ */
 export interface SovendusLogger {
-  debug?(object: Record<string, unknown>, message: string): void;
-  info?(object: Record<string, unknown>, message: string): void;
-  warn?(object: Record<string, unknown>, message: string): void;
-  error?(object: Record<string, unknown>, message: string): void;
+  debug?(object: Record<string, unknown>, message: string): unknown;
+  info?(object: Record<string, unknown>, message: string): unknown;
+  warn?(object: Record<string, unknown>, message: string): unknown;
+  error?(object: Record<string, unknown>, message: string): unknown;
 }
 
 /** What the capture keeps for a session. */
@@ -313,7 +316,10 @@ export interface SovendusRequestContext {
   complete(options?: CompleteOptions): Promise<ConversionResult>;
 }
 
-/** Events of a Sovendus instance; listeners must not throw (if they do, it is logged and ignored). */
+/**
+ * Events of a Sovendus instance. A listener that throws, or returns a promise that rejects
+ * (an `async` one), is logged at error level and ignored; its promise is not awaited.
+ */
 export interface SovendusEvents {
   /** A valid token was stored for a session. */
   captured: { token: string; productId: string };
@@ -380,10 +386,13 @@ export interface Sovendus {
    * handler or a payment webhook. Validates everything first; never rejects.
    */
   redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
-  /** Subscribes to an event; returns a function that unsubscribes. */
+  /**
+   * Subscribes to an event; returns a function that unsubscribes. The listener may be `async`:
+   * it is not awaited, and a rejection is logged and ignored, as a throw is.
+   */
   on<E extends keyof SovendusEvents>(
     event: E,
-    listener: (payload: SovendusEvents[E]) => void,
+    listener: (payload: SovendusEvents[E]) => unknown,
   ): () => void;
   /**
    * Waits for conversions in flight, at most `timeoutMs` (default 10000). It does not close
