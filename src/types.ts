@@ -82,12 +82,18 @@ export interface ConsumedToken {
  * voucher code, and the order); each method takes them all, so a store can settle them in one
  * round trip. The package decides which claims a delivery has and what each outcome means
  * (`claim-ledger.ts`); a store only keeps them, atomically.
+ *
+ * What a store answers is checked: an answer of the wrong shape fails like a store that is
+ * down (a `STORE_UNAVAILABLE` failure; the shop's request goes on).
  */
 export interface TokenStore {
   /** Keeps `entry` for the session for `ttlSeconds`, replacing an older token: the newest click wins. */
   saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void>;
-  /** The session's token, or `undefined` when there is none or it expired. */
-  getToken(sessionKey: string): Promise<StoredToken | undefined>;
+  /**
+   * The session's token, or `undefined` (or `null`) when there is none or it expired. An answer
+   * of another shape is taken as a store failure.
+   */
+  getToken(sessionKey: string): Promise<StoredToken | null | undefined>;
   /**
    * Takes every claim in `keys` until `lease.endsAt`, or none of them, atomically across every
    * process that shares the store, and answers a {@link ClaimOutcome}: `completed` wins over
@@ -110,15 +116,15 @@ export interface TokenStore {
   /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
-   * `undefined` when the session holds no token: then nothing is claimed. Without it, the
-   * package calls `getToken` and then `acquireClaims`, one round trip more.
+   * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without
+   * it, the package calls `getToken` and then `acquireClaims`, one round trip more.
    */
   acquireSessionClaims?(
     sessionKey: string,
     claimKeysOf: ClaimKeysOf,
     owner: string,
     lease: ClaimLease,
-  ): Promise<SessionClaims | undefined>;
+  ): Promise<SessionClaims | null | undefined>;
 }
 
 /** Retries for transient failures (5xx, 429, timeouts, network errors). */
