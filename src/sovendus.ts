@@ -9,6 +9,7 @@ import { createDeliveryService } from './delivery/delivery-service.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
+import { checkoutFailure } from './middleware/checkout-failure.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import { attachRequestContext, type RequestContextDeps } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
@@ -115,7 +116,8 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
-  const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
+  const failCheckout = checkoutFailure(log, events);
+  const contextDeps: RequestContextDeps = { sessions, store, service, events, log, failCheckout };
   const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
 
   const capture =
