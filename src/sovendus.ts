@@ -148,7 +148,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     capture: () => conversionsOnly('capture'),
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
-      return createConvertMiddleware(contextOf, convertOptions);
+      return createConvertMiddleware(contextOf, failCheckout, convertOptions);
     },
     sendConversion: (sendOptions) => service.sendConversion(sendOptions),
     redeemCoupon: (redeemOptions) => service.redeemCoupon(redeemOptions),

@@ -375,8 +375,17 @@ export type ResendEvent =
 
 /** Options of `convert()`. */
 export interface ConvertOptions {
-  /** Reads the order id from the checkout request, for one conversion per order. */
-  orderId?: ((req: IncomingMessage) => string | number | undefined) | undefined;
+  /**
+   * Reads the order id from the checkout request, for one conversion per order. It may be
+   * async (a database lookup): it is awaited, with no time limit of its own, as it is the
+   * shop's code. If it throws or rejects, the checkout's result is `failed` (`INVALID_CONFIG`,
+   * nothing sent, the token kept for a later checkout) and the shop's handler still runs.
+   */
+  orderId?:
+    | ((
+        req: IncomingMessage,
+      ) => string | number | undefined | PromiseLike<string | number | undefined>)
+    | undefined;
 }
 
 /** What {@link createSovendus} returns. */

@@ -1,8 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { createSovendus, type Sovendus, type SovendusEvents } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import { nextTurn } from './support/callbacks.js';
 import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { API_KEY, describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
@@ -26,11 +28,13 @@ beforeEach(() => {
 const opened: Sovendus[] = [];
 afterEach(() => Promise.all(opened.splice(0).map((instance) => instance.close())));
 
+type OrderIdOf = (req: IncomingMessage) => unknown;
+
 /**
- * A shop whose `/complete` route calls `req.sovendus.complete()` with the JSON body's `options`
- * as they came.
+ * A shop whose checkout reads the order id with `orderIdOf`, and whose `/complete/:how` route
+ * calls `req.sovendus.complete()` with the JSON body's `options` as they came.
  */
-function shopWith() {
+function shopWith(orderIdOf: OrderIdOf = () => undefined) {
   const sovendus = createSovendus({
     productId: PRODUCT_ID,
     apiKey: API_KEY,
@@ -47,6 +51,14 @@ function shopWith() {
   app.use(express.json());
   app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false }));
   app.use(sovendus.capture());
+  app.post(
+    '/checkout',
+    // Typed as the public option; the tests hand it what JavaScript could.
+    sovendus.convert({ orderId: orderIdOf as (req: IncomingMessage) => string | undefined }),
+    (_req, res) => {
+      res.json({ handler: 'reached', result: describeResult(res.locals.sovendus) ?? 'unset' });
+    },
+  );
   app.post('/complete', async (req, res) => {
     const { options } = req.body as { options: unknown };
     res.json(describeResult(await req.sovendus.complete(options as never)));
@@ -64,6 +76,71 @@ async function landed(app: express.Express) {
   await visitor.get(`/?sovReqToken=${token}`).expect(200, 'shop page');
   return { visitor, token };
 }
+
+describe("convert()'s orderId extractor", () => {
+  it('may be async: its answer is awaited and sent as the order id', async () => {
+    const { app } = shopWith(async (req) => {
+      await nextTurn(); // a database lookup, say
+      return (req as express.Request).get('x-order');
+    });
+    const { visitor, token } = await landed(app);
+    const checkout = await visitor.post('/checkout').set('x-order', 'order-7').expect(200);
+    expect(checkout.body.result).toEqual({
+      status: 'sent',
+      token,
+      productId: PRODUCT_ID,
+      orderId: 'order-7',
+      attempts: 1,
+    });
+  });
+
+  it.each<[string, OrderIdOf, string]>([
+    [
+      'throws an Error',
+      () => {
+        throw new Error('no order in this request');
+      },
+      'no order in this request',
+    ],
+    [
+      'throws undefined',
+      () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- what JavaScript can do
+        throw undefined;
+      },
+      'undefined',
+    ],
+    ['rejects', () => Promise.reject(new Error('order lookup failed')), 'order lookup failed'],
+    [
+      'returns a thenable whose then throws',
+      () => ({
+        then: () => {
+          throw new Error('broken thenable');
+        },
+      }),
+      'broken thenable',
+    ],
+  ])(
+    'that %s: the handler runs with a failed INVALID_CONFIG result, and the token stays',
+    async (_, orderIdOf, message) => {
+      const { app, failures } = shopWith(orderIdOf);
+      const { visitor, token } = await landed(app);
+      const checkout = await visitor.post('/checkout').expect(200);
+      expect(checkout.body).toMatchObject({
+        handler: 'reached',
+        result: { status: 'failed', attempts: 0, error: { code: 'INVALID_CONFIG' } },
+      });
+      expect(checkout.body.result.error.message).toContain('convert({ orderId })');
+      expect(checkout.body.result.error.message).toContain(message);
+      expect(failures.map(({ stage, error }) => [stage, error.code])).toEqual([
+        ['conversion', 'INVALID_CONFIG'],
+      ]);
+      expect(api.calls).toHaveLength(0);
+      expect((await visitor.get('/token')).body).toEqual({ token });
+      await nextTurn(); // an unhandled rejection would be reported now, and fail this test
+    },
+  );
+});
 
 describe('req.sovendus.complete() called with what is not an options object', () => {
   it.each([
