@@ -2,9 +2,18 @@ import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { createSovendus, type Sovendus, type SovendusEvents } from '../src/index.js';
+import { SovendusEventHub } from '../src/events.js';
+import {
+  createSovendus,
+  type Sovendus,
+  type SovendusEvents,
+  type SovendusRequestContext,
+} from '../src/index.js';
+import { createLog } from '../src/logging.js';
+import { checkoutFailure } from '../src/middleware/checkout-failure.js';
+import { createConvertMiddleware } from '../src/middleware/convert-middleware.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { nextTurn } from './support/callbacks.js';
+import { nextTurn, recordingLogger } from './support/callbacks.js';
 import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { API_KEY, describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
@@ -193,4 +202,35 @@ describe('sendConversion and redeemCoupon called without their options', () => {
       expect(api.calls).toHaveLength(0);
     },
   );
+});
+
+describe('convert() when completing the checkout rejects after all', () => {
+  // complete() never rejects; should a bug make it, the shop's checkout must still go on.
+  it('calls next() with a failed INTERNAL result, logged at error level', async () => {
+    const { lines, logger } = recordingLogger();
+    const log = createLog(logger);
+    const events = new SovendusEventHub(() => undefined);
+    const failures: SovendusEvents['failed'][] = [];
+    events.on('failed', (event) => failures.push(event));
+    const bug = new Error('a bug in the package');
+    const rejecting: SovendusRequestContext = {
+      getToken: () => Promise.resolve(undefined),
+      complete: () => Promise.reject(bug),
+    };
+    const app = express();
+    app.post(
+      '/checkout',
+      createConvertMiddleware(() => rejecting, checkoutFailure(log, events)),
+      (_req, res) => {
+        res.json({ handler: 'reached', result: describeResult(res.locals.sovendus) ?? 'unset' });
+      },
+    );
+    const { body } = await request(app).post('/checkout').expect(200);
+    expect(body).toMatchObject({
+      handler: 'reached',
+      result: { status: 'failed', attempts: 0, error: { code: 'INTERNAL' } },
+    });
+    expect(failures.map(({ error }) => [error.code, error.cause])).toEqual([['INTERNAL', bug]]);
+    expect(lines.map(({ level }) => level)).toEqual(['error']);
+  });
 });

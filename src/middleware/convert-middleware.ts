@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SovendusConfigError } from '../errors.js';
+import { SovendusConfigError, SovendusInternalError } from '../errors.js';
 import { describeThrown } from '../thrown.js';
 import type {
   ConversionResult,
@@ -39,8 +39,13 @@ export function createConvertMiddleware(
         new SovendusConfigError(`convert({ orderId }) failed: ${describeThrown(error)}`),
       );
     }
-    // Checked by complete(), as a value given there is.
-    return contextOf(req).complete({ orderId: id as string | number | undefined });
+    try {
+      // Checked by complete(), as a value given there is.
+      return await contextOf(req).complete({ orderId: id as string | number | undefined });
+    } catch (error) {
+      // complete() never rejects; were a bug to make it, the checkout would hang without this.
+      return failCheckout(new SovendusInternalError(error));
+    }
   }
 
   return function sovendusConvert(req, res, next) {
