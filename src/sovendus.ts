@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { refuseAsync } from './callbacks.js';
 import { createCaptureMiddleware } from './capture/capture-middleware.js';
 import { isProductId, PRODUCT_ID_RULE } from './config/fields.js';
 import { resolveOptions, type ResolvedOptions } from './config/options.js';
@@ -67,6 +68,7 @@ function productIdResolver(productId: NonNullable<ResolvedOptions['productId']>)
         `productId(req) threw: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    refuseAsync(value, 'productId', 'the product id');
     if (!isProductId(value)) {
       throw new SovendusConfigError(
         `productId(req) returned a product id that ${PRODUCT_ID_RULE}.`,

@@ -142,7 +142,8 @@ export interface SovendusOptions {
   /**
    * The Sovendus external product id (a UUID), or a function that picks it per landing request
    * (per country, per path...). The function runs when the token is captured, and its answer is
-   * stored with the token, so the conversion goes to the campaign the visitor came from.
+   * stored with the token, so the conversion goes to the campaign the visitor came from. It
+   * must answer at once: a promise is refused (a `failed` capture, `INVALID_CONFIG`).
    * Required for conversions, with `apiKey`; a shop that only redeems coupons leaves both out.
    */
   productId?: string | ((req: IncomingMessage) => string) | undefined;
@@ -182,7 +183,8 @@ export interface SovendusOptions {
   queryParam?: string | undefined;
   /**
    * Identifies the visitor's session. Default: express-session's `req.sessionID`.
-   * Return `undefined` when the request has no session; the token is then not captured.
+   * Return `undefined` when the request has no session; the token is then not captured. It
+   * must answer at once: a promise is refused, as a throw is (`INVALID_CONFIG`).
    */
   getSessionKey?: ((req: IncomingMessage) => string | undefined) | undefined;
   /** A pino-compatible logger. Default: silent. */

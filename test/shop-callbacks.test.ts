@@ -1,7 +1,13 @@
-import { createSovendus, type Sovendus, type SovendusOptions } from '../src/index.js';
+import request from 'supertest';
+import {
+  createSovendus,
+  type Sovendus,
+  type SovendusEvents,
+  type SovendusOptions,
+} from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { nextTurn, recordingLogger } from './support/callbacks.js';
-import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
 // The shop's own callbacks (event listeners, logger methods) may throw or, being `async`,
 // reject. Neither may reach the shop: a rejection nobody handles ends a Node process (and
@@ -104,5 +110,27 @@ describe('a logger method', () => {
     await rejected.fired;
     // Node reports an unhandled rejection before the event loop's next turn.
     await nextTurn();
+  });
+});
+
+describe('a callback that must answer at once, given as async', () => {
+  // productId(req) and getSessionKey(req) run on every landing that carries a token, so they
+  // are not awaited: a promise is refused with a clear error, and its rejection is not left
+  // unhandled.
+  it.each([
+    ['productId', { productId: () => Promise.reject(new Error('no campaign for this host')) }],
+    ['getSessionKey', { getSessionKey: () => Promise.reject(new Error('no session table')) }],
+  ])('%s: the landing is served, failed says it must not be async', async (name, options) => {
+    const { app, sovendus } = createShop({
+      apiBaseUrl: api.url,
+      ...(options as unknown as Partial<SovendusOptions>),
+    });
+    opened.push(sovendus);
+    const failures: SovendusEvents['failed'][] = [];
+    sovendus.on('failed', (event) => failures.push(event));
+    await request(app).get(`/?sovReqToken=${freshTestToken()}`).expect(200, 'shop page');
+    expect(failures).toMatchObject([{ stage: 'capture', error: { code: 'INVALID_CONFIG' } }]);
+    expect(failures[0]?.error.message).toContain(`${name}(req) returned a promise`);
+    await nextTurn(); // an unhandled rejection would be reported now, and fail this test
   });
 });
