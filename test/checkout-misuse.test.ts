@@ -3,39 +3,19 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { SovendusEventHub } from '../src/events.js';
-import {
-  createSovendus,
-  type Sovendus,
-  type SovendusEvents,
-  type SovendusRequestContext,
-} from '../src/index.js';
+import type { SovendusEvents, SovendusRequestContext } from '../src/index.js';
 import { createLog } from '../src/logging.js';
 import { checkoutFailure } from '../src/middleware/checkout-failure.js';
 import { createConvertMiddleware } from '../src/middleware/convert-middleware.js';
-import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { nextTurn, recordingLogger } from './support/callbacks.js';
-import { connectTestRedis, type TestRedis } from './support/redis.js';
-import { API_KEY, describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { instancesClosedAfterEach, useFakeApi } from './support/fixtures.js';
+import { describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
 // What a JavaScript shop can get wrong at checkout, and what it gets back: a typed `failed`
 // result, never a throw, a rejection, or a handler that runs without `res.locals.sovendus`.
 
-let redis: TestRedis;
-let api: FakeSovendusApi;
-beforeAll(async () => {
-  redis = connectTestRedis();
-  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
-});
-afterAll(async () => {
-  await api.close();
-  await redis.close();
-});
-beforeEach(() => {
-  api.reset();
-});
-
-const opened: Sovendus[] = [];
-afterEach(() => Promise.all(opened.splice(0).map((instance) => instance.close())));
+const fixture = useFakeApi({ redis: true });
+const { instanceWith } = instancesClosedAfterEach(() => fixture.api.url);
 
 type OrderIdOf = (req: IncomingMessage) => unknown;
 
@@ -44,16 +24,12 @@ type OrderIdOf = (req: IncomingMessage) => unknown;
  * calls `req.sovendus.complete()` with the JSON body's `options` as they came.
  */
 function shopWith(orderIdOf: OrderIdOf = () => undefined) {
-  const sovendus = createSovendus({
-    productId: PRODUCT_ID,
-    apiKey: API_KEY,
-    apiBaseUrl: api.url,
-    coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
-    store: redis.store,
+  const sovendus = instanceWith({
+    coupons: { trafficSourceNumber: 1234, apiBaseUrl: fixture.api.url },
+    store: fixture.redis.store,
     storeTimeoutMs: 10_000,
     timeoutMs: 10_000,
   });
-  opened.push(sovendus);
   const failures: SovendusEvents['failed'][] = [];
   sovendus.on('failed', (event) => failures.push(event));
   const app = express();
@@ -144,7 +120,7 @@ describe("convert()'s orderId extractor", () => {
       expect(failures.map(({ stage, error }) => [stage, error.code])).toEqual([
         ['conversion', 'INVALID_CONFIG'],
       ]);
-      expect(api.calls).toHaveLength(0);
+      expect(fixture.api.calls).toHaveLength(0);
       expect((await visitor.get('/token')).body).toEqual({ token });
       await nextTurn(); // an unhandled rejection would be reported now, and fail this test
     },
@@ -163,45 +139,26 @@ describe('req.sovendus.complete() called with what is not an options object', ()
     expect(body).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } });
     expect(body.error.message).toContain('{ orderId }');
     expect(failures.map(({ error }) => error.code)).toEqual(['INVALID_INPUT']);
-    expect(api.calls).toHaveLength(0);
+    expect(fixture.api.calls).toHaveLength(0);
     expect((await visitor.get('/token')).body).toEqual({ token });
   });
 });
 
 describe('sendConversion and redeemCoupon called without their options', () => {
-  it.each([undefined, null])(
-    'sendConversion(%p) neither throws nor rejects: failed INVALID_TOKEN',
-    async (options) => {
-      const { sovendus } = shopWith();
-      let pending: Promise<unknown> | undefined;
-      expect(() => {
-        pending = sovendus.sendConversion(options as never);
-      }).not.toThrow();
-      expect(await pending).toMatchObject({
-        status: 'failed',
-        attempts: 0,
-        error: { code: 'INVALID_TOKEN' },
-      });
-      expect(api.calls).toHaveLength(0);
-    },
-  );
-
-  it.each([undefined, null])(
-    'redeemCoupon(%p) neither throws nor rejects: failed INVALID_INPUT',
-    async (options) => {
-      const { sovendus } = shopWith();
-      let pending: Promise<unknown> | undefined;
-      expect(() => {
-        pending = sovendus.redeemCoupon(options as never);
-      }).not.toThrow();
-      expect(await pending).toMatchObject({
-        status: 'failed',
-        attempts: 0,
-        error: { code: 'INVALID_INPUT' },
-      });
-      expect(api.calls).toHaveLength(0);
-    },
-  );
+  it.each([
+    ['sendConversion', undefined, 'INVALID_TOKEN'],
+    ['sendConversion', null, 'INVALID_TOKEN'],
+    ['redeemCoupon', undefined, 'INVALID_INPUT'],
+    ['redeemCoupon', null, 'INVALID_INPUT'],
+  ] as const)('%s(%p) neither throws nor rejects: failed %s', async (method, options, code) => {
+    const { sovendus } = shopWith();
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = sovendus[method](options as never);
+    }).not.toThrow();
+    expect(await pending).toMatchObject({ status: 'failed', attempts: 0, error: { code } });
+    expect(fixture.api.calls).toHaveLength(0);
+  });
 });
 
 describe('convert() when completing the checkout rejects after all', () => {

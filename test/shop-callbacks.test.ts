@@ -1,37 +1,15 @@
 import request from 'supertest';
-import {
-  createSovendus,
-  type Sovendus,
-  type SovendusEvents,
-  type SovendusOptions,
-} from '../src/index.js';
-import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
+import type { Sovendus, SovendusEvents, SovendusOptions } from '../src/index.js';
 import { nextTurn, recordingLogger } from './support/callbacks.js';
-import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { instancesClosedAfterEach, useFakeApi } from './support/fixtures.js';
+import { createShop, freshTestToken } from './support/shop.js';
 
 // The shop's own callbacks (event listeners, logger methods) may throw or, being `async`,
 // reject. Neither may reach the shop: a rejection nobody handles ends a Node process (and
 // fails the jest test it happens in, which is how these tests would see it).
 
-let api: FakeSovendusApi;
-beforeAll(async () => {
-  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
-});
-afterAll(() => api.close());
-
-const opened: Sovendus[] = [];
-function instanceWith(options: Partial<SovendusOptions>): Sovendus {
-  const instance = createSovendus({
-    productId: PRODUCT_ID,
-    apiKey: API_KEY,
-    apiBaseUrl: api.url,
-    timeoutMs: 10_000,
-    ...options,
-  });
-  opened.push(instance);
-  return instance;
-}
-afterEach(() => Promise.all(opened.splice(0).map((instance) => instance.close())));
+const fixture = useFakeApi();
+const { instanceWith, closeAfter } = instancesClosedAfterEach(() => fixture.api.url);
 
 /** A promise and the function that settles it, for waiting on a state. */
 function signal<T = void>() {
@@ -40,76 +18,66 @@ function signal<T = void>() {
   return { fired, fire };
 }
 
-describe('an event listener', () => {
-  it.each([
-    [
-      'throws',
-      (error: Error) => () => {
-        throw error;
+/** The ways a callback can fail: a throw, and a rejection of what it returns. */
+const FAILING: [string, (error: Error) => () => unknown][] = [
+  [
+    'throws',
+    (error) => () => {
+      throw error;
+    },
+  ],
+  ['returns a rejected promise (async)', (error) => () => Promise.reject(error)],
+  [
+    'returns a thenable that rejects',
+    (error) => () => ({
+      then: (_resolve: unknown, reject: (reason: unknown) => void) => {
+        reject(error);
       },
-    ],
-    ['returns a rejected promise (async)', (error: Error) => () => Promise.reject(error)],
-    [
-      'returns a thenable that rejects',
-      (error: Error) => () => ({
-        then: (_resolve: unknown, reject: (reason: unknown) => void) => {
-          reject(error);
-        },
-      }),
-    ],
-  ])('that %s is logged at error level and ignored', async (_shape, listenerFailing) => {
+    }),
+  ],
+];
+
+/** A conversion that goes through, on an instance with `options`. */
+const sendOne = (options: Partial<SovendusOptions>, listen: (sovendus: Sovendus) => void) => {
+  const sovendus = instanceWith({ timeoutMs: 10_000, ...options });
+  listen(sovendus);
+  return sovendus.sendConversion({ token: freshTestToken() });
+};
+
+describe('an event listener', () => {
+  it.each(FAILING)('that %s is logged at error level and ignored', async (_shape, failing) => {
     const { logged, logger } = recordingLogger();
-    const sovendus = instanceWith({ logger });
     const error = new Error('the shop listener failed');
     const heard = signal();
-    sovendus.on('sent', listenerFailing(error));
-    sovendus.on('sent', () => {
-      heard.fire(); // the next listener still hears the event
+    const sending = sendOne({ logger }, (sovendus) => {
+      sovendus.on('sent', failing(error));
+      sovendus.on('sent', () => {
+        heard.fire(); // the next listener still hears the event
+      });
     });
 
-    expect(await sovendus.sendConversion({ token: freshTestToken() })).toMatchObject({
-      status: 'sent',
-    });
+    expect(await sending).toMatchObject({ status: 'sent' });
     await heard.fired;
     // A rejection is handled a microtask or two after the listener returned: wait for the log.
     expect(await logged((line) => line.object.err === error)).toMatchObject({ level: 'error' });
-    await nextTurn();
+    await nextTurn(); // an unhandled rejection would be reported now, and fail this test
   });
 });
 
 describe('a logger method', () => {
-  it('that throws is ignored', async () => {
+  it.each(FAILING)('that %s is ignored', async (_shape, failing) => {
     const called = signal();
-    const sovendus = instanceWith({
-      logger: {
-        info: () => {
-          called.fire();
-          throw new Error('log sink down');
-        },
+    const fail = failing(new Error('log sink down'));
+    const logger = {
+      info: () => {
+        called.fire();
+        return fail();
       },
-    });
-    expect(await sovendus.sendConversion({ token: freshTestToken() })).toMatchObject({
-      status: 'sent',
-    });
+    };
+    const sending = sendOne({ logger }, () => undefined);
+    expect(await sending).toMatchObject({ status: 'sent' });
     await called.fired;
-  });
-
-  it('that returns a rejected promise (async) is ignored, not an unhandled rejection', async () => {
-    const rejected = signal();
-    const sovendus = instanceWith({
-      logger: {
-        info: () => {
-          rejected.fire();
-          return Promise.reject(new Error('log sink down'));
-        },
-      },
-    });
-    expect(await sovendus.sendConversion({ token: freshTestToken() })).toMatchObject({
-      status: 'sent',
-    });
-    await rejected.fired;
-    // Node reports an unhandled rejection before the event loop's next turn.
-    await nextTurn();
+    await nextTurn(); // an unhandled rejection would be reported now, and fail this test
   });
 });
 
@@ -122,10 +90,10 @@ describe('a callback that must answer at once, given as async', () => {
     ['getSessionKey', { getSessionKey: () => Promise.reject(new Error('no session table')) }],
   ])('%s: the landing is served, failed says it must not be async', async (name, options) => {
     const { app, sovendus } = createShop({
-      apiBaseUrl: api.url,
+      apiBaseUrl: fixture.api.url,
       ...(options as unknown as Partial<SovendusOptions>),
     });
-    opened.push(sovendus);
+    closeAfter(sovendus);
     const failures: SovendusEvents['failed'][] = [];
     sovendus.on('failed', (event) => failures.push(event));
     await request(app).get(`/?sovReqToken=${freshTestToken()}`).expect(200, 'shop page');

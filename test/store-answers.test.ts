@@ -1,27 +1,14 @@
 import request from 'supertest';
 import type { SovendusEvents, TokenStore } from '../src/index.js';
-import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { connectTestRedis, type TestRedis } from './support/redis.js';
-import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { useFakeApi } from './support/fixtures.js';
+import { createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
 // A custom TokenStore is the shop's code: a database client may answer `null` for "none", and
 // a bug may answer anything. `null` is none; any other answer of the wrong shape is a store
 // failure, and the shop fails open as with any store failure: the page is served, the checkout
 // handler runs with a typed `failed` result, nothing is sent.
 
-let redis: TestRedis;
-let api: FakeSovendusApi;
-beforeAll(async () => {
-  redis = connectTestRedis();
-  api = await startFakeSovendusApi({ apiKey: API_KEY, productIds: [PRODUCT_ID] });
-});
-afterAll(async () => {
-  await api.close();
-  await redis.close();
-});
-beforeEach(() => {
-  api.reset();
-});
+const fixture = useFakeApi({ redis: true });
 
 /**
  * A custom store over the real Redis store, with `answers` in place of some of its methods.
@@ -29,7 +16,7 @@ beforeEach(() => {
  * and claims it in two calls.
  */
 function customStore(answers: Partial<Record<keyof TokenStore, () => unknown>>): TokenStore {
-  const real = redis.store;
+  const real = fixture.redis.store;
   return {
     saveToken: (...args) => real.saveToken(...args),
     getToken: (...args) => real.getToken(...args),
@@ -42,7 +29,7 @@ function customStore(answers: Partial<Record<keyof TokenStore, () => unknown>>):
 
 /** A shop on `store`, a visitor who landed with a token, and the `failed` events it emits. */
 async function landedOn(store: TokenStore) {
-  const { app, sovendus } = createShop({ store, apiBaseUrl: api.url });
+  const { app, sovendus } = createShop({ store, apiBaseUrl: fixture.api.url });
   const failures: SovendusEvents['failed'][] = [];
   sovendus.on('failed', (event) => failures.push(event));
   const visitor = request.agent(app);
@@ -59,7 +46,7 @@ describe('a custom store that answers null for "none"', () => {
     const checkout = await visitor.post('/checkout').send({ orderId: 'order-1' }).expect(200);
     expect(checkout.body).toEqual({ status: 'no_token' });
     expect(failures).toEqual([]);
-    expect(api.calls).toHaveLength(0);
+    expect(fixture.api.calls).toHaveLength(0);
   });
 
   it('from getToken: req.sovendus.getToken() resolves to undefined', async () => {
@@ -105,7 +92,7 @@ describe('a custom store that answers something of the wrong shape', () => {
     expect(failures.map(({ stage, error }) => [stage, error.code])).toEqual([
       ['conversion', 'STORE_UNAVAILABLE'],
     ]);
-    expect(api.calls).toHaveLength(0);
+    expect(fixture.api.calls).toHaveLength(0);
   });
 
   it('from getToken: req.sovendus.getToken() resolves to undefined and emits failed', async () => {
@@ -122,12 +109,12 @@ describe('a custom store that answers something of the wrong shape', () => {
   ])('from acquireClaims (%s): sendConversion fails with STORE_UNAVAILABLE', async (_, answer) => {
     const { sovendus } = createShop({
       store: customStore({ acquireClaims: () => Promise.resolve(answer) }),
-      apiBaseUrl: api.url,
+      apiBaseUrl: fixture.api.url,
     });
     expect(await sovendus.sendConversion({ token: freshTestToken() })).toMatchObject({
       status: 'failed',
       error: { code: 'STORE_UNAVAILABLE' },
     });
-    expect(api.calls).toHaveLength(0);
+    expect(fixture.api.calls).toHaveLength(0);
   });
 });
