@@ -12,7 +12,8 @@ export type SovendusErrorCode =
   | 'INVALID_CONFIG'
   | 'INVALID_TOKEN'
   | 'INVALID_INPUT'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'INTERNAL';
 
 export interface SovendusErrorDetails {
   /** HTTP status of Sovendus' answer, when there was one. */
@@ -141,6 +142,22 @@ export class SovendusStoreError extends SovendusError {
       'STORE_UNAVAILABLE',
       `The Sovendus token store failed to ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
       true,
+      { cause },
+    );
+  }
+}
+
+/**
+ * A failure the package did not foresee: a bug. The request went on regardless; what became of
+ * the conversion is not known, and `cause` holds what went wrong. Please report it.
+ */
+export class SovendusInternalError extends SovendusError {
+  override readonly name = 'SovendusInternalError';
+  constructor(cause: unknown) {
+    super(
+      'INTERNAL',
+      "sovendus-express failed unexpectedly (a bug: please report it with this error's cause).",
+      false,
       { cause },
     );
   }

@@ -1,11 +1,14 @@
+import { callSafely } from './callbacks.js';
 import type { SovendusEvents } from './types.js';
 
-type Listener<E extends keyof SovendusEvents> = (payload: SovendusEvents[E]) => void;
-type AnyListener = (payload: never) => void;
+/** A listener may be `async`: what it returns is only watched for a rejection. */
+type Listener<E extends keyof SovendusEvents> = (payload: SovendusEvents[E]) => unknown;
+type AnyListener = (payload: never) => unknown;
 
 /**
- * A typed, throw-proof event hub. Unlike `EventEmitter`, a listener that throws cannot break
- * the shop's request, and there is no special `error` event that crashes when unheard.
+ * A typed, throw-proof event hub. Unlike `EventEmitter`, a listener that throws, or returns a
+ * promise that rejects, cannot break the shop's request or process, and there is no special
+ * `error` event that crashes when unheard.
  */
 export class SovendusEventHub {
   readonly #listeners = new Map<keyof SovendusEvents, Set<AnyListener>>();
@@ -28,11 +31,7 @@ export class SovendusEventHub {
     const listeners = this.#listeners.get(event);
     if (listeners === undefined) return;
     for (const listener of listeners) {
-      try {
-        (listener as Listener<E>)(payload);
-      } catch (error) {
-        this.onListenerError(error);
-      }
+      callSafely(() => (listener as Listener<E>)(payload), this.onListenerError);
     }
   }
 }

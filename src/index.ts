@@ -25,6 +25,7 @@ export {
   SovendusInvalidTokenError,
   SovendusStoreError,
   SovendusValidationError,
+  SovendusInternalError,
   type SovendusErrorCode,
   type SovendusErrorDetails,
 } from './errors.js';

@@ -1,3 +1,4 @@
+import { callSafely } from './callbacks.js';
 import type { SovendusLogger } from './types.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -7,17 +8,17 @@ export type Log = Record<Level, (object: Record<string, unknown>, message: strin
 
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
+const ignore = (): void => undefined;
+
 export function createLog(logger: SovendusLogger | undefined): Log {
   const log = {} as Log;
   for (const level of LEVELS) {
     log[level] =
       typeof logger?.[level] === 'function'
         ? (object, message) => {
-            try {
-              logger[level]?.(object, `sovendus: ${message}`);
-            } catch {
-              // A broken logger must not break the shop's request.
-            }
+            // A broken logger (one that throws, or an async one that rejects) must not break
+            // the shop's request or process; there is nowhere left to report it.
+            callSafely(() => logger[level]?.(object, `sovendus: ${message}`), ignore);
           }
         : () => undefined;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { refuseAsync } from './callbacks.js';
 import { createCaptureMiddleware } from './capture/capture-middleware.js';
 import { isProductId, PRODUCT_ID_RULE } from './config/fields.js';
 import { resolveOptions, type ResolvedOptions } from './config/options.js';
@@ -9,6 +10,7 @@ import { createDeliveryService } from './delivery/delivery-service.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
+import { checkoutFailure } from './middleware/checkout-failure.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import { attachRequestContext, type RequestContextDeps } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
@@ -66,6 +68,7 @@ function productIdResolver(productId: NonNullable<ResolvedOptions['productId']>)
         `productId(req) threw: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    refuseAsync(value, 'productId', 'the product id');
     if (!isProductId(value)) {
       throw new SovendusConfigError(
         `productId(req) returned a product id that ${PRODUCT_ID_RULE}.`,
@@ -83,7 +86,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   const config = resolveOptions(options);
   const log = createLog(config.logger);
   const events = new SovendusEventHub((error) => {
-    log.error({ err: error }, 'an event listener threw; ignored');
+    log.error({ err: error }, 'an event listener threw or rejected; ignored');
   });
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);
@@ -115,7 +118,8 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
-  const contextDeps: RequestContextDeps = { sessions, store, service, events, log };
+  const failCheckout = checkoutFailure(log, events);
+  const contextDeps: RequestContextDeps = { sessions, store, service, events, log, failCheckout };
   const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
 
   const capture =
@@ -146,7 +150,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     capture: () => conversionsOnly('capture'),
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
-      return createConvertMiddleware(contextOf, convertOptions);
+      return createConvertMiddleware(contextOf, failCheckout, convertOptions);
     },
     sendConversion: (sendOptions) => service.sendConversion(sendOptions),
     redeemCoupon: (redeemOptions) => service.redeemCoupon(redeemOptions),

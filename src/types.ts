@@ -9,12 +9,15 @@ export type Middleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-/** A pino-compatible logger: `(object, message)`. Any subset of levels may be given. */
+/**
+ * A pino-compatible logger: `(object, message)`. Any subset of levels may be given. What a
+ * method returns is ignored; one that throws, or returns a promise that rejects, is ignored too.
+ */
 export interface SovendusLogger {
-  debug?(object: Record<string, unknown>, message: string): void;
-  info?(object: Record<string, unknown>, message: string): void;
-  warn?(object: Record<string, unknown>, message: string): void;
-  error?(object: Record<string, unknown>, message: string): void;
+  debug?(object: Record<string, unknown>, message: string): unknown;
+  info?(object: Record<string, unknown>, message: string): unknown;
+  warn?(object: Record<string, unknown>, message: string): unknown;
+  error?(object: Record<string, unknown>, message: string): unknown;
 }
 
 /** What the capture keeps for a session. */
@@ -79,12 +82,18 @@ export interface ConsumedToken {
  * voucher code, and the order); each method takes them all, so a store can settle them in one
  * round trip. The package decides which claims a delivery has and what each outcome means
  * (`claim-ledger.ts`); a store only keeps them, atomically.
+ *
+ * What a store answers is checked: an answer of the wrong shape fails like a store that is
+ * down (a `STORE_UNAVAILABLE` failure; the shop's request goes on).
  */
 export interface TokenStore {
   /** Keeps `entry` for the session for `ttlSeconds`, replacing an older token: the newest click wins. */
   saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void>;
-  /** The session's token, or `undefined` when there is none or it expired. */
-  getToken(sessionKey: string): Promise<StoredToken | undefined>;
+  /**
+   * The session's token, or `undefined` (or `null`) when there is none or it expired. An answer
+   * of another shape is taken as a store failure.
+   */
+  getToken(sessionKey: string): Promise<StoredToken | null | undefined>;
   /**
    * Takes every claim in `keys` until `lease.endsAt`, or none of them, atomically across every
    * process that shares the store, and answers a {@link ClaimOutcome}: `completed` wins over
@@ -107,15 +116,15 @@ export interface TokenStore {
   /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
-   * `undefined` when the session holds no token: then nothing is claimed. Without it, the
-   * package calls `getToken` and then `acquireClaims`, one round trip more.
+   * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without
+   * it, the package calls `getToken` and then `acquireClaims`, one round trip more.
    */
   acquireSessionClaims?(
     sessionKey: string,
     claimKeysOf: ClaimKeysOf,
     owner: string,
     lease: ClaimLease,
-  ): Promise<SessionClaims | undefined>;
+  ): Promise<SessionClaims | null | undefined>;
 }
 
 /** Retries for transient failures (5xx, 429, timeouts, network errors). */
@@ -133,7 +142,8 @@ export interface SovendusOptions {
   /**
    * The Sovendus external product id (a UUID), or a function that picks it per landing request
    * (per country, per path...). The function runs when the token is captured, and its answer is
-   * stored with the token, so the conversion goes to the campaign the visitor came from.
+   * stored with the token, so the conversion goes to the campaign the visitor came from. It
+   * must answer at once: a promise is refused (a `failed` capture, `INVALID_CONFIG`).
    * Required for conversions, with `apiKey`; a shop that only redeems coupons leaves both out.
    */
   productId?: string | ((req: IncomingMessage) => string) | undefined;
@@ -173,7 +183,8 @@ export interface SovendusOptions {
   queryParam?: string | undefined;
   /**
    * Identifies the visitor's session. Default: express-session's `req.sessionID`.
-   * Return `undefined` when the request has no session; the token is then not captured.
+   * Return `undefined` when the request has no session; the token is then not captured. It
+   * must answer at once: a promise is refused, as a throw is (`INVALID_CONFIG`).
    */
   getSessionKey?: ((req: IncomingMessage) => string | undefined) | undefined;
   /** A pino-compatible logger. Default: silent. */
@@ -313,7 +324,10 @@ export interface SovendusRequestContext {
   complete(options?: CompleteOptions): Promise<ConversionResult>;
 }
 
-/** Events of a Sovendus instance; listeners must not throw (if they do, it is logged and ignored). */
+/**
+ * Events of a Sovendus instance. A listener that throws, or returns a promise that rejects
+ * (an `async` one), is logged at error level and ignored; its promise is not awaited.
+ */
 export interface SovendusEvents {
   /** A valid token was stored for a session. */
   captured: { token: string; productId: string };
@@ -363,8 +377,17 @@ export type ResendEvent =
 
 /** Options of `convert()`. */
 export interface ConvertOptions {
-  /** Reads the order id from the checkout request, for one conversion per order. */
-  orderId?: ((req: IncomingMessage) => string | number | undefined) | undefined;
+  /**
+   * Reads the order id from the checkout request, for one conversion per order. It may be
+   * async (a database lookup): it is awaited, with no time limit of its own, as it is the
+   * shop's code. If it throws or rejects, the checkout's result is `failed` (`INVALID_CONFIG`,
+   * nothing sent, the token kept for a later checkout) and the shop's handler still runs.
+   */
+  orderId?:
+    | ((
+        req: IncomingMessage,
+      ) => string | number | undefined | PromiseLike<string | number | undefined>)
+    | undefined;
 }
 
 /** What {@link createSovendus} returns. */
@@ -380,10 +403,13 @@ export interface Sovendus {
    * handler or a payment webhook. Validates everything first; never rejects.
    */
   redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
-  /** Subscribes to an event; returns a function that unsubscribes. */
+  /**
+   * Subscribes to an event; returns a function that unsubscribes. The listener may be `async`:
+   * it is not awaited, and a rejection is logged and ignored, as a throw is.
+   */
   on<E extends keyof SovendusEvents>(
     event: E,
-    listener: (payload: SovendusEvents[E]) => void,
+    listener: (payload: SovendusEvents[E]) => unknown,
   ): () => void;
   /**
    * Waits for conversions in flight, at most `timeoutMs` (default 10000). It does not close

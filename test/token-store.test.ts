@@ -189,7 +189,7 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     sessionKey: string,
     orderId: string | undefined,
     owner: string,
-  ): Promise<SessionClaims | undefined> =>
+  ): Promise<SessionClaims | null | undefined> =>
     store.acquireSessionClaims
       ? store.acquireSessionClaims(sessionKey, conversionClaimKeys(orderId), owner, lease())
       : readThenClaim(store, sessionKey, conversionClaimKeys(orderId), owner, lease());

@@ -12,6 +12,7 @@ import type {
   TokenStore,
 } from '../types.js';
 import { readThenClaim } from '../stores/session-claims.js';
+import { claimAnswer, sessionClaimsAnswer } from '../stores/store-answers.js';
 import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
 
 /*
@@ -276,7 +277,12 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
     async take(keys, onLateClaim) {
       const claim = async () => {
         const { owner, lease } = newLease();
-        return takenAs(keys, owner, lease, await store.acquireClaims(keys, owner, lease));
+        return takenAs(
+          keys,
+          owner,
+          lease,
+          claimAnswer(await store.acquireClaims(keys, owner, lease)),
+        );
       };
       try {
         return await claimForRequest(
@@ -294,9 +300,11 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
       const claimKeysOf = conversionClaimKeys(orderId);
       const claim = async () => {
         const { owner, lease } = newLease();
-        // `null` from a custom store means none, as `undefined` does.
-        const found =
-          (await acquireSessionClaims(sessionKey, claimKeysOf, owner, lease)) ?? undefined;
+        // `null` from a custom store means none, as `undefined` does; any other answer of the
+        // wrong shape is a store failure.
+        const found = sessionClaimsAnswer(
+          await acquireSessionClaims(sessionKey, claimKeysOf, owner, lease),
+        );
         return (
           found && {
             entry: found.entry,

@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SovendusConfigError } from '../errors.js';
-import type { ConvertOptions, Middleware, SovendusRequestContext } from '../types.js';
+import { SovendusConfigError, SovendusInternalError } from '../errors.js';
+import { describeThrown } from '../thrown.js';
+import type {
+  ConversionResult,
+  ConvertOptions,
+  Middleware,
+  SovendusRequestContext,
+} from '../types.js';
+import type { FailCheckout } from './checkout-failure.js';
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
 
@@ -10,6 +17,7 @@ type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
  */
 export function createConvertMiddleware(
   contextOf: (req: IncomingMessage) => SovendusRequestContext,
+  failCheckout: FailCheckout,
   options: ConvertOptions = {},
 ): Middleware {
   const { orderId } = options;
@@ -17,20 +25,34 @@ export function createConvertMiddleware(
     throw new SovendusConfigError('convert({ orderId }) must be a function (req) => orderId.');
   }
 
-  return function sovendusConvert(req, res, next) {
-    let id: string | number | undefined;
+  async function checkout(req: IncomingMessage): Promise<ConversionResult> {
+    let id: unknown;
     try {
-      id = orderId?.(req);
+      // Awaited, so that it may be async (an order looked up in a database). Not bounded: it is
+      // the shop's own code, which its handler would wait for as long.
+      id = await orderId?.(req);
     } catch (error) {
-      next(error); // the shop's own extractor failed: its error, for its error handler
-      return;
+      // A throw (of anything, `undefined` too) or a rejection of the shop's extractor is a
+      // failed checkout, not an error page: the order goes through, and the token stays
+      // stored, so a later checkout or sendConversion can still send it.
+      return failCheckout(
+        new SovendusConfigError(`convert({ orderId }) failed: ${describeThrown(error)}`),
+      );
     }
-    void contextOf(req)
-      .complete({ orderId: id })
-      .then((result) => {
-        // Express has res.locals; plain Connect does not, so we make it.
-        ((res as WithLocals).locals ??= {}).sovendus = result;
-        next();
-      });
+    try {
+      // Checked by complete(), as a value given there is.
+      return await contextOf(req).complete({ orderId: id as string | number | undefined });
+    } catch (error) {
+      // complete() never rejects; were a bug to make it, the checkout would hang without this.
+      return failCheckout(new SovendusInternalError(error));
+    }
+  }
+
+  return function sovendusConvert(req, res, next) {
+    void checkout(req).then((result) => {
+      // Express has res.locals; plain Connect does not, so we make it.
+      ((res as WithLocals).locals ??= {}).sovendus = result;
+      next();
+    });
   };
 }

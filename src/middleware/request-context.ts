@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import type { SovendusError } from '../errors.js';
+import { SovendusValidationError, type SovendusError } from '../errors.js';
 import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import type { CompleteOptions, ConversionResult, SovendusRequestContext } from '../types.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
+import type { FailCheckout } from './checkout-failure.js';
 import type { SessionAccess } from './session.js';
 
 export interface RequestContextDeps {
@@ -13,7 +14,10 @@ export interface RequestContextDeps {
   service: DeliveryService;
   events: SovendusEventHub;
   log: Log;
+  failCheckout: FailCheckout;
 }
+
+const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
 
 /** `req.sovendus`: a thin per-request handle; it does nothing until one of its methods is called. */
 class RequestContext implements SovendusRequestContext {
@@ -44,6 +48,13 @@ class RequestContext implements SovendusRequestContext {
 
   complete(options: CompleteOptions = {}): Promise<ConversionResult> {
     const { sessions } = this.deps;
+    // Typed for TypeScript callers; checked for JavaScript ones. `complete(order.id)` would
+    // otherwise send without the order id, and `complete(null)` would reject.
+    const given: unknown = options;
+    if (typeof given !== 'object' || given === null) {
+      const error = new SovendusValidationError([NOT_OPTIONS]);
+      return Promise.resolve(this.deps.failCheckout(error));
+    }
     return this.deps.service.completeSession(
       { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) },
       options,

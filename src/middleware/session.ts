@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { refuseAsync } from '../callbacks.js';
 import { SovendusConfigError, SovendusError } from '../errors.js';
 import type { Log } from '../logging.js';
 
@@ -155,6 +156,7 @@ export function sessionAccess(
           `getSessionKey threw: ${error instanceof Error ? error.message : String(error)}`,
         );
       }
+      refuseAsync(key, 'getSessionKey', 'the session key');
       if (key === undefined || (typeof key === 'string' && key.length > 0)) return key;
       throw new SovendusConfigError('getSessionKey must return a non-empty string or undefined.');
     },

@@ -1,6 +1,7 @@
 import { withDeadline } from '../deadline.js';
 import { SovendusStoreError } from '../errors.js';
-import type { StoredToken, TokenStore } from '../types.js';
+import type { TokenStore } from '../types.js';
+import { tokenAnswer } from './store-answers.js';
 
 /** The store calls a request makes outside the claims: saving and reading tokens. */
 export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken'>;
@@ -23,10 +24,9 @@ export function boundStore(store: TokenStore, timeoutMs: number): BoundedStore {
   return {
     saveToken: (key, entry, ttl) =>
       bounded('save the token', () => store.saveToken(key, entry, ttl)),
-    // A store that answers null (many database clients do) has no token either.
+    // A store that answers null (many database clients do) has no token either; an answer of
+    // another shape is a store failure.
     getToken: (key) =>
-      bounded('read the token', async (): Promise<StoredToken | undefined> => {
-        return (await store.getToken(key)) ?? undefined;
-      }),
+      bounded('read the token', async () => tokenAnswer(await store.getToken(key))),
   };
 }

@@ -1,4 +1,5 @@
 import type { ClaimKeysOf, ClaimLease, SessionClaims, TokenStore } from '../types.js';
+import { tokenAnswer } from './store-answers.js';
 
 /**
  * `acquireSessionClaims` in two steps, for stores that cannot do it in one: read the session's
@@ -11,8 +12,8 @@ export async function readThenClaim(
   owner: string,
   lease: ClaimLease,
 ): Promise<SessionClaims | undefined> {
-  const entry = await store.getToken(sessionKey);
-  // A custom store may answer null for "none", as many database clients do.
-  if (!entry) return undefined;
+  // The claim outcome is checked by the caller, as any store's `acquireSessionClaims` answer.
+  const entry = tokenAnswer(await store.getToken(sessionKey));
+  if (entry === undefined) return undefined;
   return { entry, claim: await store.acquireClaims(claimKeysOf(entry), owner, lease) };
 }
