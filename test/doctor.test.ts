@@ -8,6 +8,7 @@ import {
   startRedisServer,
   type RedisServer,
 } from './support/redis-server.js';
+import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
 
 /** The built `sovendus-express` bin (npm test builds before jest), run as a user would. */
@@ -98,6 +99,25 @@ describe('sovendus-express doctor', () => {
     expect(run.stdout).toContain('✗ test conversion INVALID_API_KEY');
     expect(run.stdout).toContain('check SOVENDUS_API_KEY');
     expect(run.stdout).not.toContain('WRONG-KEY-1234');
+  });
+
+  it('shows none of the key when Sovendus echoes it back altered', async () => {
+    const echoes = Object.values(alteredEchoes(API_KEY));
+    // Four echoes to an answer, so that each fits Sovendus' message as the doctor shows it.
+    const answers = [echoes.slice(0, 4), echoes.slice(4)].map((some) => ({
+      status: 422,
+      body: { message: `Unknown keys ${some.join(', ')}: that is all.` },
+    }));
+    const runs = [];
+    for (const answer of answers) {
+      api.enqueue(answer);
+      runs.push(await doctor(['doctor', '--send-test'], env));
+    }
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('that is all.');
+    }
+    expectNoKeyPiece(API_KEY, ...runs.map((run) => run.stdout + run.stderr));
   });
 
   it('fails, naming each variable, when the configuration is invalid', async () => {

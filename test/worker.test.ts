@@ -5,7 +5,25 @@ import { BullMQDeliveryQueue } from '../src/bullmq.js';
 import { createSovendus, RedisTokenStore } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
+import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+
+/** Every value in a Redis of the test's own, as text: what a person with access could read. */
+async function everythingIn(client: Redis): Promise<string> {
+  const [, keys] = await client.scan('0', 'COUNT', 100_000);
+  const values = await Promise.all(
+    keys.map(async (key) => {
+      const type = await client.type(key);
+      if (type === 'hash') return client.hgetall(key);
+      if (type === 'list') return client.lrange(key, 0, -1);
+      if (type === 'set') return client.smembers(key);
+      if (type === 'zset') return client.zrange(key, 0, -1);
+      if (type === 'stream') return client.xrange(key, '-', '+');
+      return client.get(key);
+    }),
+  );
+  return JSON.stringify(Object.fromEntries(keys.map((key, index) => [key, values[index]])));
+}
 
 // The worker uses the queue's default keys, so it gets a Redis of its own.
 (hasRedisServer ? describe : describe.skip)('sovendus-express worker', () => {
@@ -76,5 +94,69 @@ import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
     expect(log).toContain('conversion sent');
     expect(log).toContain('coupon redemption sent');
     expect(log).not.toContain(API_KEY);
+  }, 20_000);
+
+  it('keeps a key that Sovendus echoes back altered out of its stderr and the dead letters', async () => {
+    api.reset();
+    const client = new Redis(redisServer.url);
+    const queueConnection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+    const shop = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      store: new RedisTokenStore({ client }),
+      queue: new BullMQDeliveryQueue({ connection: queueConnection }),
+      worker: false,
+      retry: { attempts: 1 },
+    });
+    const echoes = Object.values(alteredEchoes(API_KEY));
+    // One conversion for each echo: Sovendus is down when the shop sends them, so they wait.
+    api.failNext(echoes.length, { status: 503 });
+    const results = await Promise.all(
+      echoes.map(() => shop.sendConversion({ token: freshTestToken() })),
+    );
+    expect(results.map((result) => result.status)).toEqual(echoes.map(() => 'queued'));
+    await shop.close();
+    // The worker's calls: each answered 422 with the key echoed one way, so each job dies.
+    api.enqueue(
+      ...echoes.map((echo) => ({ status: 422, body: { message: `Unknown key ${echo}` } })),
+    );
+
+    const worker = spawn(
+      process.execPath,
+      [resolve(__dirname, '../dist/cjs/cli/main.js'), 'worker'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          SOVENDUS_PRODUCT_ID: PRODUCT_ID,
+          SOVENDUS_API_KEY: API_KEY,
+          SOVENDUS_API_BASE_URL: api.url,
+          REDIS_URL: redisServer.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    const deadLines = () => output.split('conversion dead').length - 1;
+    await new Promise<void>((allDead) => {
+      const read = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (deadLines() === echoes.length) allDead();
+      };
+      worker.stdout.on('data', read);
+      worker.stderr.on('data', read);
+    });
+    // BullMQ files each job as failed just after the worker's line: wait for the last one.
+    while ((await client.zcard('bull:sovendus-conversions:failed')) < echoes.length) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const exitCode = await new Promise<number | null>((exited) => {
+      worker.once('exit', exited);
+      worker.kill('SIGTERM');
+    });
+    expect(exitCode).toBe(0);
+    expect(output).toContain('Unknown key');
+    expectNoKeyPiece(API_KEY, output, await everythingIn(client));
+    await Promise.all([client.quit(), queueConnection.quit()]);
   }, 20_000);
 });
