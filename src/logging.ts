@@ -1,3 +1,4 @@
+import { fieldsWithoutCommandArgs } from './command-args.js';
 import type { SovendusLogger } from './types.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -14,7 +15,8 @@ export function createLog(logger: SovendusLogger | undefined): Log {
       typeof logger?.[level] === 'function'
         ? (object, message) => {
             try {
-              logger[level]?.(object, `sovendus: ${message}`);
+              // No Redis command's arguments (token, session id) reach the shop's log.
+              logger[level]?.(fieldsWithoutCommandArgs(object), `sovendus: ${message}`);
             } catch {
               // A broken logger must not break the shop's request.
             }
