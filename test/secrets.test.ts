@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import request from 'supertest';
-import { createSovendus, type ConversionResult } from '../src/index.js';
+import { createSovendus, type ConversionResult, type SovendusOptions } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
@@ -12,6 +12,22 @@ beforeAll(async () => {
   api = await startFakeSovendusApi({ apiKey: SECRET });
 });
 afterAll(() => api.close());
+
+/** An instance with the secret key, one attempt per send, and whatever `options` add. */
+const withSecretKey = (options: Partial<SovendusOptions> = {}) =>
+  createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: SECRET,
+    apiBaseUrl: api.url,
+    retry: { attempts: 1 },
+    ...options,
+  });
+
+/** A logger that writes each line, fields as `util.inspect` shows them, into `lines`. */
+function loggerInto(lines: string[]) {
+  const record = (object: object, message: string) => lines.push(inspect(object), message);
+  return { debug: record, info: record, warn: record, error: record };
+}
 
 /** Everything a shop could print, log or send: each must be free of the key. */
 function expectNoSecret(...things: unknown[]) {
@@ -27,21 +43,10 @@ function expectNoSecret(...things: unknown[]) {
 
 describe('the API key', () => {
   const logged: string[] = [];
-  const logger = {
-    debug: (object: object, message: string) => logged.push(inspect(object), message),
-    info: (object: object, message: string) => logged.push(inspect(object), message),
-    warn: (object: object, message: string) => logged.push(inspect(object), message),
-    error: (object: object, message: string) => logged.push(inspect(object), message),
-  };
+  const logger = loggerInto(logged);
 
   it('is not in the instance, its middleware or its results, however they are printed', async () => {
-    const sovendus = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: SECRET,
-      apiBaseUrl: api.url,
-      logger,
-      retry: { attempts: 1 },
-    });
+    const sovendus = withSecretKey({ logger });
     const results: ConversionResult[] = [];
     results.push(await sovendus.sendConversion({ token: freshTestToken() }));
     // Sovendus echoing the key back in an error must not leak it either.
@@ -87,14 +92,7 @@ describe('the API key, echoed back altered', () => {
     'is cut out when echoed %s: from results, errors, events and log lines',
     async (_how, echo) => {
       const logged: string[] = [];
-      const record = (object: object, message: string) => logged.push(inspect(object), message);
-      const sovendus = createSovendus({
-        productId: PRODUCT_ID,
-        apiKey: SECRET,
-        apiBaseUrl: api.url,
-        logger: { debug: record, info: record, warn: record, error: record },
-        retry: { attempts: 1 },
-      });
+      const sovendus = withSecretKey({ logger: loggerInto(logged) });
       const events: unknown[] = [];
       sovendus.on('failed', (event) => events.push(event));
       api.enqueue(
@@ -127,12 +125,7 @@ describe('the API key, echoed back altered', () => {
 
 describe("Sovendus' own words", () => {
   it('are kept short, without control or invisible characters that could forge a log line', async () => {
-    const sovendus = createSovendus({
-      productId: PRODUCT_ID,
-      apiKey: SECRET,
-      apiBaseUrl: api.url,
-      retry: { attempts: 1 },
-    });
+    const sovendus = withSecretKey();
     api.enqueue({
       status: 422,
       body: {
