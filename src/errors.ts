@@ -1,3 +1,5 @@
+import { withoutCommandArgs } from './command-args.js';
+
 /**
  * Every failure this package reports is a {@link SovendusError}: one class to catch, a stable
  * `code` to switch on, the HTTP `status` when Sovendus answered, and `retryable` to say whether
@@ -134,7 +136,11 @@ export class SovendusValidationError extends SovendusError {
   }
 }
 
-/** The token store (Redis) failed or did not answer in time. The token stays where it was. */
+/**
+ * The token store (Redis) failed or did not answer in time. The token stays where it was.
+ * Its `cause` is the store's error without the failed command's arguments, which hold the
+ * token and the session id.
+ */
 export class SovendusStoreError extends SovendusError {
   override readonly name = 'SovendusStoreError';
   constructor(operation: string, cause: unknown) {
@@ -142,7 +148,7 @@ export class SovendusStoreError extends SovendusError {
       'STORE_UNAVAILABLE',
       `The Sovendus token store failed to ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
       true,
-      { cause },
+      { cause: withoutCommandArgs(cause) },
     );
   }
 }

@@ -1,4 +1,5 @@
 import { callSafely } from './callbacks.js';
+import { fieldsWithoutCommandArgs } from './command-args.js';
 import type { SovendusLogger } from './types.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -17,8 +18,12 @@ export function createLog(logger: SovendusLogger | undefined): Log {
       typeof logger?.[level] === 'function'
         ? (object, message) => {
             // A broken logger (one that throws, or an async one that rejects) must not break
-            // the shop's request or process; there is nowhere left to report it.
-            callSafely(() => logger[level]?.(object, `sovendus: ${message}`), ignore);
+            // the shop's request or process; there is nowhere left to report it. No Redis
+            // command's arguments (token, session id) reach the shop's log.
+            callSafely(
+              () => logger[level]?.(fieldsWithoutCommandArgs(object), `sovendus: ${message}`),
+              ignore,
+            );
           }
         : () => undefined;
   }

@@ -8,6 +8,7 @@ import {
   startRedisServer,
   type RedisServer,
 } from './support/redis-server.js';
+import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
 
 /** The built `sovendus-express` bin (npm test builds before jest), run as a user would. */
@@ -100,6 +101,60 @@ describe('sovendus-express doctor', () => {
     expect(run.stdout).toContain('check SOVENDUS_API_KEY');
     expect(run.stdout).not.toContain('WRONG-KEY-1234');
   });
+
+  it('shows none of the key when Sovendus echoes it back altered', async () => {
+    const echoes = Object.values(alteredEchoes(API_KEY));
+    // Four echoes to an answer, so that each fits Sovendus' message as the doctor shows it.
+    const answers = [echoes.slice(0, 4), echoes.slice(4)].map((some) => ({
+      status: 422,
+      body: { message: `Unknown keys ${some.join(', ')}: that is all.` },
+    }));
+    api.enqueue(...answers);
+    // Each run's test conversion takes one of the answers, whichever comes first.
+    const runs = await Promise.all(answers.map(() => doctor(['doctor', '--send-test'], env)));
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('that is all.');
+    }
+    expectNoKeyPiece(API_KEY, ...runs.map((run) => run.stdout + run.stderr));
+  }, 60_000);
+
+  it('masks the API key when it is set in the product id variable (the two swapped)', async () => {
+    const swapped = { ...env, SOVENDUS_PRODUCT_ID: API_KEY, SOVENDUS_API_KEY: PRODUCT_ID };
+    const runs = await Promise.all([
+      doctor(['doctor', '--send-test'], swapped),
+      doctor(['doctor', '--json'], swapped),
+    ]);
+    expect(runs.map((run) => run.code)).toEqual([1, 1]);
+    expect(runs[0].stdout).toContain('SOVENDUS_PRODUCT_ID: must be a UUID');
+    expectNoKeyPiece(API_KEY, ...runs.map((run) => run.stdout + run.stderr));
+  }, 60_000);
+
+  it('masks a Redis password, in the query or the userinfo, and credentials in a base URL', async () => {
+    const { port } = new URL(env.REDIS_URL ?? '');
+    const secrets = ['QuerySecret91', 'UserinfoSecret92', 'LoneSecret93', 'BaseSecret94'];
+    const nobody = await freePort();
+    const runs = await Promise.all([
+      doctor(['doctor'], { ...env, REDIS_URL: `${env.REDIS_URL}/0?password=${secrets[0]}` }),
+      doctor(['doctor', '--json'], {
+        ...env,
+        REDIS_URL: `redis://bob:${secrets[1]}@127.0.0.1:${port}`,
+      }),
+      // Nobody listens there: the check's failure is printed too.
+      doctor(['doctor'], { ...env, REDIS_URL: `redis://${secrets[2]}@127.0.0.1:${nobody}` }),
+      doctor(['doctor'], {
+        ...env,
+        SOVENDUS_API_BASE_URL: `https://sovendus:${secrets[3]}@press-order-api.sovendus.com`,
+      }),
+    ]);
+    expect(runs[0].stdout).toMatch(/REDIS_URL\s+redis:\/\/127\.0\.0\.1:\d+\/0\?password=••••\n/);
+    expect(runs[2].stdout).toContain('✗ redis');
+    expect(runs[3].stdout).toContain('must not contain a user name or password');
+    for (const [index, run] of runs.entries()) {
+      const printed = `run ${index}: ${run.stdout}${run.stderr}`;
+      for (const secret of secrets) expect(printed).not.toContain(secret);
+    }
+  }, 60_000);
 
   it('fails, naming each variable, when the configuration is invalid', async () => {
     const run = await doctor(['doctor', '--json'], { SOVENDUS_PRODUCT_ID: 'abc' });

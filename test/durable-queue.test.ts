@@ -231,6 +231,48 @@ describe('the durable queue', () => {
     expect(api.conversions).toHaveLength(1);
   });
 
+  it('dead-letters, and never posts, a job that is not a valid delivery', async () => {
+    // Whoever can write to the queue's Redis can write a job: it is checked as a request is.
+    const queue = queueNamed(`q-${randomUUID()}`);
+    const sovendus = instance(queue, {
+      coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+    });
+    const dead: unknown[] = [];
+    sovendus.on('dead', (event) => dead.push(event.error.code));
+    sovendus.on('redemptionDead', (event) => dead.push(event.error.code));
+    const forged = [
+      // ".." would make /ext/{productId}/../api: another path on the same host, with the key.
+      { kind: 'conversion', token: '..', productId: PRODUCT_ID },
+      { kind: 'conversion', token: 'a/../../b', productId: PRODUCT_ID },
+      { kind: 'conversion', token: freshTestToken(), productId: '../../admin' },
+      { kind: 'conversion', token: freshTestToken(), productId: PRODUCT_ID, orderId: {} },
+      { kind: 'redemption', couponCode: '', orderId: 'forged' },
+      { kind: 'redemption', couponCode: 'OK', orderId: 'forged', emailHash: '../x' },
+      { kind: 'checkout', sessionKey: 42, checkoutAt: 'now' },
+    ];
+    const jobs = new Queue(queue.name, {
+      connection: { host: hostname, port: Number(port) },
+      prefix: `${redis.prefix}bull`,
+    });
+    await Promise.all(forged.map((job) => jobs.add(job.kind, job)));
+    await jobs.close();
+    await eventually(async () => {
+      expect(await queue.deadCount()).toBe(forged.length);
+    });
+    expect(api.calls).toEqual([]);
+    expect([...dead].sort()).toEqual(
+      [
+        'INVALID_TOKEN',
+        'INVALID_TOKEN',
+        'INVALID_CONFIG',
+        'INVALID_CONFIG',
+        'INVALID_INPUT',
+        'INVALID_CONFIG',
+        'INVALID_CONFIG',
+      ].sort(),
+    );
+  });
+
   it('survives a restart: what one process queued, another delivers', async () => {
     const name = `q-${randomUUID()}`;
     const dying = instance(queueNamed(name), { worker: false });

@@ -5,6 +5,7 @@ import { DEFAULTS } from '../config/fields.js';
 import { SovendusError } from '../errors.js';
 import { createSovendus } from '../sovendus.js';
 import { MemoryTokenStore } from '../stores/memory-store.js';
+import { maskApiKey, maskSecrets, maskUnlessUuid, maskUrl, secretsOf } from './doctor-masks.js';
 
 /** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
 export const TEST_TOKEN = '12345-test-123-12345';
@@ -27,7 +28,10 @@ export interface DoctorCheck {
 
 export interface DoctorReport {
   ok: boolean;
-  /** Each setting as it may be shown: the API key masked to its last 4 characters. */
+  /**
+   * Each setting as it may be shown: the API key masked to its last 4 characters, credentials
+   * in URLs masked, and a UUID setting that is not a UUID masked like the key.
+   */
   settings: Record<string, string>;
   checks: DoctorCheck[];
 }
@@ -37,46 +41,45 @@ export interface DoctorOptions {
   sendTest: boolean;
 }
 
-/** The key's last 4 characters, as Sovendus' own debug helper shows it; nothing of a short key. */
-function maskApiKey(key: string): string {
-  return key.length > 8 ? `••••${key.slice(-4)}` : '••••';
-}
-
-function maskRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '••••';
-    return parsed.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}
-
 function describeSettings(env: DoctorOptions['env']): Record<string, string> {
-  const shown = (name: string, fallback: string | number | undefined) => {
+  /** A variable as shown: through `mask` when set, else its default, else `unset`. */
+  const shown = (
+    name: string,
+    fallback: string | number | undefined,
+    mask: (value: string) => string = (value) => value,
+    unset = '(not set)',
+  ) => {
     const value = env[name];
-    if (value !== undefined && value !== '') return value;
-    return fallback === undefined ? '(not set)' : `${fallback} (default)`;
+    if (value !== undefined && value !== '') return mask(value);
+    return fallback === undefined ? unset : `${fallback} (default)`;
   };
-  const apiKey = env[ENV_VARS.apiKey];
-  const redisUrl = env[ENV_VARS.redisUrl];
   return {
-    [ENV_VARS.productId]: shown(ENV_VARS.productId, undefined),
-    [ENV_VARS.apiKey]: apiKey ? maskApiKey(apiKey) : '(not set)',
-    [ENV_VARS.apiBaseUrl]: shown(ENV_VARS.apiBaseUrl, DEFAULTS.apiBaseUrl),
+    [ENV_VARS.productId]: shown(ENV_VARS.productId, undefined, maskUnlessUuid),
+    [ENV_VARS.apiKey]: shown(ENV_VARS.apiKey, undefined, maskApiKey),
+    [ENV_VARS.apiBaseUrl]: shown(ENV_VARS.apiBaseUrl, DEFAULTS.apiBaseUrl, maskUrl),
     [ENV_VARS.ttlSeconds]: shown(ENV_VARS.ttlSeconds, DEFAULTS.ttlSeconds),
     [ENV_VARS.timeoutMs]: shown(ENV_VARS.timeoutMs, DEFAULTS.timeoutMs),
     [ENV_VARS.storeTimeoutMs]: shown(ENV_VARS.storeTimeoutMs, DEFAULTS.storeTimeoutMs),
     [ENV_VARS.sendLimitMs]: shown(ENV_VARS.sendLimitMs, DEFAULTS.sendLimitMs),
     [ENV_VARS.retryAttempts]: shown(ENV_VARS.retryAttempts, DEFAULTS.retry.attempts),
     [ENV_VARS.queryParam]: shown(ENV_VARS.queryParam, DEFAULTS.queryParam),
-    [ENV_VARS.redisUrl]: redisUrl ? maskRedisUrl(redisUrl) : '(not set: memory store)',
+    [ENV_VARS.redisUrl]: shown(ENV_VARS.redisUrl, undefined, maskUrl, '(not set: memory store)'),
     [ENV_VARS.couponTrafficSourceNumber]: shown(
       ENV_VARS.couponTrafficSourceNumber,
       undefined,
-    ).replace('(not set)', '(not set: no coupon redemption)'),
-    [ENV_VARS.couponTrafficMediumPublicId]: shown(ENV_VARS.couponTrafficMediumPublicId, undefined),
-    [ENV_VARS.couponApiBaseUrl]: shown(ENV_VARS.couponApiBaseUrl, DEFAULTS.couponApiBaseUrl),
+      undefined,
+      '(not set: no coupon redemption)',
+    ),
+    [ENV_VARS.couponTrafficMediumPublicId]: shown(
+      ENV_VARS.couponTrafficMediumPublicId,
+      undefined,
+      maskUnlessUuid,
+    ),
+    [ENV_VARS.couponApiBaseUrl]: shown(
+      ENV_VARS.couponApiBaseUrl,
+      DEFAULTS.couponApiBaseUrl,
+      maskUrl,
+    ),
   };
 }
 
@@ -100,9 +103,9 @@ async function checkRedis(url: string): Promise<DoctorCheck> {
   try {
     await client.connect();
     await client.ping();
-    return { name, ok: true, message: `answers at ${maskRedisUrl(url)}` };
+    return { name, ok: true, message: `answers at ${maskUrl(url)}` };
   } catch (error) {
-    return { name, ok: false, message: `no answer at ${maskRedisUrl(url)}: ${reason(error)}` };
+    return { name, ok: false, message: `no answer at ${maskUrl(url)}: ${reason(error)}` };
   } finally {
     client.disconnect();
   }
@@ -191,8 +194,24 @@ async function sendTestDelivery(
   };
 }
 
-/** Runs every check that applies; it never throws. */
-export async function runDoctor({ env, sendTest }: DoctorOptions): Promise<DoctorReport> {
+/**
+ * Runs every check that applies; it never throws. Every line of the report (settings and
+ * check messages, which may quote what a library answered) goes through `maskSecrets`.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const report = await check(options);
+  const secrets = secretsOf(options.env);
+  const mask = (text: string) => maskSecrets(text, secrets);
+  return {
+    ok: report.ok,
+    settings: Object.fromEntries(
+      Object.entries(report.settings).map(([name, value]) => [name, mask(value)]),
+    ),
+    checks: report.checks.map((each) => ({ ...each, message: mask(each.message) })),
+  };
+}
+
+async function check({ env, sendTest }: DoctorOptions): Promise<DoctorReport> {
   const settings = describeSettings(env);
   let config: SovendusEnvConfig;
   try {

@@ -2,7 +2,8 @@ import { afterTimeAndIo } from '../deadline.js';
 import { SovendusUnavailableError, type SovendusError } from '../errors.js';
 import type { ResendReason } from '../types.js';
 import { readBodyCapped } from './read-body.js';
-import { readSovendusMessage, redirected, type FailedAttempt } from './response.js';
+import { redirected, type FailedAttempt } from './response.js';
+import { readSovendusMessage } from './sovendus-message.js';
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
 export interface ApiSenderOptions {

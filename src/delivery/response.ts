@@ -6,34 +6,6 @@ export interface FailedAttempt {
   retryAfterMs?: number | undefined;
 }
 
-const MAX_MESSAGE_LENGTH = 200;
-
-/**
- * Sovendus answers `{"message": "..."}`, `{"error": "..."}` or a bare JSON string. The message
- * is shown to the shop (in errors and logs), so it is shortened, and `secret` is cut out in
- * case it is echoed.
- */
-export function readSovendusMessage(body: string, secret: string | undefined): string | undefined {
-  let message: unknown = body;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    message =
-      typeof parsed === 'object' && parsed !== null
-        ? 'message' in parsed
-          ? parsed.message
-          : 'error' in parsed
-            ? parsed.error
-            : undefined
-        : parsed;
-  } catch {
-    // Not JSON: use the text as it is.
-  }
-  if (typeof message !== 'string') return undefined;
-  const clean = (secret ? message.split(secret).join('[redacted]') : message).trim();
-  if (clean === '') return undefined;
-  return clean.length > MAX_MESSAGE_LENGTH ? `${clean.slice(0, MAX_MESSAGE_LENGTH)}…` : clean;
-}
-
 /** 429 and 5xx: both APIs mean "not now"; `message` says what else a 5xx may mean. */
 export function transientFailure(
   details: SovendusErrorDetails & { status: number },

@@ -1,0 +1,95 @@
+import { ENV_VARS } from '../config/env.js';
+import { isProductId } from '../config/fields.js';
+import { cutSecretPieces } from '../secret-pieces.js';
+
+/*
+ * What the doctor may print of the environment. Its report is made to be pasted into a
+ * ticket or a chat, so it must hold no secret, in any line: the API key, in its own variable
+ * or in another one by mistake, and credentials in a URL.
+ */
+
+export const MASK = '••••';
+
+/** The key's last 4 characters, as Sovendus' own debug helper shows it; nothing of a short key. */
+export function maskApiKey(key: string): string {
+  return key.length > 8 ? `${MASK}${key.slice(-4)}` : MASK;
+}
+
+/**
+ * A UUID setting as it may be shown: itself, or masked like a key when it is not a UUID. The
+ * likeliest reason for that is the API key and the product id set in each other's variables.
+ */
+export function maskUnlessUuid(value: string): string {
+  return isProductId(value)
+    ? value
+    : `${maskApiKey(value)} (not a UUID: masked, it may be the API key)`;
+}
+
+/**
+ * A URL as it may be shown: its user name and password masked, and the value of every query
+ * parameter (ioredis reads `?password=` too). Built by hand: `URL` would percent-encode the mask.
+ */
+export function maskUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '(not a URL)';
+  }
+  const { protocol, username, password, host, pathname, searchParams } = parsed;
+  const userinfo =
+    username === '' && password === ''
+      ? ''
+      : `${username === '' ? '' : MASK}${password === '' ? '' : `:${MASK}`}@`;
+  const query = [...searchParams.keys()].map((name) => `${name}=${MASK}`).join('&');
+  const path = pathname === '/' ? '' : pathname;
+  return `${protocol}//${userinfo}${host}${path}${query === '' ? '' : `?${query}`}`;
+}
+
+/** The secrets a doctor line might echo, found in the environment. */
+export interface EnvSecrets {
+  /** The API key, and a product id that is not a UUID: cut out in any form (see secret-pieces). */
+  keys: string[];
+  /** Credentials in URLs: cut out as they are, and percent-decoded. */
+  exact: string[];
+}
+
+const URL_VARS = [ENV_VARS.redisUrl, ENV_VARS.apiBaseUrl, ENV_VARS.couponApiBaseUrl];
+
+/** Query parameters whose values are credentials (ioredis reads `?password=`). */
+const CREDENTIAL_PARAM = /pass|pwd|secret|token|key|auth|cred/i;
+
+function credentialsIn(url: string | undefined): string[] {
+  if (url === undefined || !URL.canParse(url)) return [];
+  const { username, password, searchParams } = new URL(url);
+  const params = [...searchParams].filter(([name]) => CREDENTIAL_PARAM.test(name));
+  return [username, password, ...params.map(([, value]) => value)].flatMap((value) => {
+    let decoded = value;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      // Not percent-encoded after all: the value as it is.
+    }
+    return [value, decoded];
+  });
+}
+
+/** The secrets of `env` that a line of the report might echo. */
+export function secretsOf(env: Record<string, string | undefined>): EnvSecrets {
+  const productId = env[ENV_VARS.productId];
+  const keys = [env[ENV_VARS.apiKey], isProductId(productId) ? undefined : productId];
+  return {
+    keys: keys.filter((key): key is string => key !== undefined && key !== ''),
+    // Cutting a very short value would maim every line that holds it, and hides little.
+    exact: URL_VARS.flatMap((name) => credentialsIn(env[name])).filter(
+      (value) => value.length >= 3,
+    ),
+  };
+}
+
+/** Any line of the report, with every secret of the environment cut out. */
+export function maskSecrets(text: string, secrets: EnvSecrets): string {
+  let masked = cutSecretPieces(text, secrets.keys, MASK);
+  for (const secret of secrets.exact) masked = masked.split(secret).join(MASK);
+  return masked;
+}
