@@ -58,6 +58,7 @@ export type {
   ResendEvent,
   ResendReason,
   RetryOptions,
+  StoreBreakerOptions,
   SendConversionOptions,
   SessionClaims,
   Sovendus,
