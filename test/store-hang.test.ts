@@ -66,7 +66,8 @@ const commandsHeld = () => client.commandQueue.length;
 async function tokensStored(): Promise<string[]> {
   const keys = await keysUnder(client, 'sovendus:token:');
   const values = keys.length === 0 ? [] : await client.mget(...keys);
-  return values.map((value) => (JSON.parse(value ?? '{}') as { token?: string }).token ?? '');
+  // Stored as [token, productId, capturedAt].
+  return values.map((value) => (JSON.parse(value ?? '[""]') as string[])[0] ?? '');
 }
 
 const isCoolingDown = (message: string) => message.includes('cooling down');

@@ -289,6 +289,38 @@ describe('MemoryTokenStore bounds', () => {
 });
 
 describe('RedisTokenStore', () => {
+  // Issue 12: every anonymous landing keeps its token for 30 days, so its bytes are what a
+  // flood of bot landings costs (bench/landing-bytes.mjs).
+  it('keeps a token in few more bytes than its token and product id', async () => {
+    const session = unique('compact');
+    const token = '12345-test-123-12345';
+    await redis.store.saveToken(session, { token, productId: PRODUCT_ID, capturedAt: 1 }, 60);
+    const raw = await redis.client.get(`${redis.prefix}token:${session}`);
+    expect(raw!.length).toBeLessThanOrEqual(token.length + PRODUCT_ID.length + 8 + 13);
+    expect(await redis.store.getToken(session)).toEqual(entry(token));
+  });
+
+  it('reads, claims and deletes a token stored by an earlier version, as a JSON object', async () => {
+    const session = unique('earlier');
+    const token = unique('earlier-token');
+    const earlier = JSON.stringify({ token, productId: PRODUCT_ID, capturedAt: 1 });
+    await redis.client.set(`${redis.prefix}token:${session}`, earlier, 'EX', 60);
+    expect(await redis.store.getToken(session)).toEqual(entry(token));
+    const order = unique('order');
+    const found = await redis.store.acquireSessionClaims(
+      session,
+      conversionClaimKeys(order),
+      'a',
+      lease(),
+    );
+    expect(found).toEqual({ entry: entry(token), claim: 'acquired' });
+    await redis.store.completeClaims(conversionClaimKeys(order)(entry(token)), 60, {
+      sessionKey: session,
+      token,
+    });
+    expect(await redis.client.exists(`${redis.prefix}token:${session}`)).toBe(0);
+  });
+
   it('treats a value it cannot read as no token, rather than crashing', async () => {
     const session = unique('garbage');
     await redis.client.set(`${redis.prefix}token:${session}`, 'not json', 'EX', 60);
