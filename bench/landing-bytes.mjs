@@ -17,16 +17,15 @@
 // lands and keeps their cookie, and another converts (against the package's fake API); after
 // it, the result says whether the first one's token and the second one's "sent" record are
 // still there, and how the flood's landings were answered.
-import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import Redis from 'ioredis';
 import { createSovendus, RedisTokenStore } from 'sovendus-express';
 import { startFakeSovendusApi } from 'sovendus-express/testing';
+import { hasRedisServer, startThrowawayRedis } from './throwaway-redis.mjs';
 
 const LANDINGS = Number(process.env.LANDINGS ?? 20_000);
 // 0: the counter itself, as the issue's bot sent it (`?sovReqToken=<counter>`); else padded.
@@ -35,44 +34,6 @@ const { MAXMEMORY, POLICY } = process.env;
 const CONCURRENCY = 16;
 const TTL_SECONDS = 2_592_000;
 const PRODUCT_ID = '9bc72425-902c-3abf-9db8-8b186d7cb160';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of our own that keeps nothing on disk, or undefined when there is none. */
-async function throwawayRedis() {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries += 1) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch {
-      probe.disconnect();
-      if (tries === 50) throw new Error(`redis-server did not start on ${port}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  return { url, stop: () => child.kill('SIGKILL') };
-}
 
 async function usedMemory(redis) {
   const info = await redis.info('memory');
@@ -137,7 +98,7 @@ function send(agent, port, path, { method = 'GET', cookie } = {}) {
 const land = async (agent, port, index) =>
   (await send(agent, port, `/landing?sovReqToken=${tokenFor(index)}`)).status;
 
-const own = await throwawayRedis();
+const own = hasRedisServer ? await startThrowawayRedis() : undefined;
 const url = own?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // On a Redis of our own, the prefixes a shop has by default (their length is part of each
 // key's cost); on a shared one, prefixes of this run's own, so that its keys can be told apart.
@@ -270,7 +231,7 @@ try {
   await api.close();
   if (own) {
     redis.disconnect();
-    own.stop();
+    own.child.kill('SIGKILL');
   } else {
     for (const prefix of [TOKEN_PREFIX, SESSION_PREFIX]) {
       const keys = await keysUnder(redis, prefix);

@@ -7,49 +7,17 @@
 //
 //   node --expose-gc bench/store-hang.mjs            20,000 landings
 //   LANDINGS=100000 node --expose-gc bench/store-hang.mjs
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import Redis from 'ioredis';
 import { createSovendus, RedisTokenStore } from 'sovendus-express';
+import { startThrowawayRedis } from './throwaway-redis.mjs';
 
 const LANDINGS = Number(process.env.LANDINGS ?? 20_000);
 const CONCURRENCY = 64;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const port = await freePort();
-const redisServer = spawn(
-  'redis-server',
-  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-  { stdio: 'ignore' },
-);
-const url = `redis://127.0.0.1:${port}`;
-for (let tries = 0; ; tries += 1) {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    probe.disconnect();
-    break;
-  } catch {
-    probe.disconnect();
-    if (tries === 50) throw new Error(`redis-server did not start on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const { url, child: redisServer } = await startThrowawayRedis();
 const redis = new Redis(url);
 await redis.ping();
 
