@@ -58,7 +58,6 @@ export type {
   ResendEvent,
   ResendReason,
   RetryOptions,
-  StoreBreakerOptions,
   SendConversionOptions,
   SessionClaims,
   Sovendus,
@@ -66,6 +65,7 @@ export type {
   SovendusLogger,
   SovendusOptions,
   SovendusRequestContext,
+  StoreBreakerOptions,
   StoredToken,
   TokenStore,
 } from './types.js';
