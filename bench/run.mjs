@@ -267,6 +267,8 @@ const lines = [
   ),
   '',
   `MemoryTokenStore, ${fmt(memory.tokens)} distinct tokens through maxEntries ${fmt(memory.maxEntries)}: heap grew ${fmt(memory.heapGrowthMb, 1)} MB (bound ${memory.boundMb} MB) ${memory.pass ? 'pass' : 'FAIL'}`,
+  '',
+  `MemoryTokenStore, ${fmt(memory.longKeys.tokens)} tokens under ${fmt(memory.longKeys.keyBytes)}-byte session keys through the defaults: ${fmt(memory.longKeys.size)} kept, heap grew ${fmt(memory.longKeys.heapGrowthMb, 1)} MB (bound ${memory.longKeys.boundMb} MB) ${memory.longKeys.pass ? 'pass' : 'FAIL'}`,
 ];
 console.log(lines.join('\n'));
 mkdirSync('bench', { recursive: true });

@@ -98,7 +98,9 @@ export function openInspector({ redisUrl, storePrefix, queueName, queuePrefix })
       const storedTokens = new Set();
       for (const raw of await scanValues(`${storePrefix}token:*`)) {
         try {
-          storedTokens.add(JSON.parse(raw).token);
+          // [token, productId, capturedAt]; 0.1.0 stored an object.
+          const entry = JSON.parse(raw);
+          storedTokens.add(Array.isArray(entry) ? entry[0] : entry.token);
         } catch {
           // Not an entry of ours.
         }

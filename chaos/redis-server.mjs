@@ -63,7 +63,7 @@ function spawnServer(port, directory) {
   return trackChild(spawn('redis-server', args, { stdio: 'ignore' }));
 }
 
-async function waitUntilAnswering(url, child) {
+export async function waitUntilAnswering(url, child) {
   for (let tries = 0; !(await answers(url)); tries += 1) {
     if (tries >= 100 || child.exitCode !== null) {
       throw new Error(`redis-server at ${url} did not start (exit code ${child.exitCode})`);

@@ -66,6 +66,7 @@ export type {
   SovendusLogger,
   SovendusOptions,
   SovendusRequestContext,
+  StoreBreakerOptions,
   StoredToken,
   TokenStore,
 } from './types.js';

@@ -16,6 +16,7 @@ import { attachRequestContext, type RequestContextDeps } from './middleware/requ
 import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
+import { createStoreBreaker } from './stores/store-breaker.js';
 import type {
   ConvertOptions,
   Middleware,
@@ -90,7 +91,14 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   });
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);
-  const store = boundStore(rawStore, config.storeTimeoutMs);
+  // Every store call of the package goes through the breaker, so that a hung store is given a
+  // bounded number of them; the deadlines sit outside it and report its refusals as failures.
+  const breaker = createStoreBreaker(rawStore, {
+    ...config.storeBreaker,
+    timeoutMs: config.storeTimeoutMs,
+    log,
+  });
+  const store = boundStore(breaker.store, config.storeTimeoutMs);
 
   const sender = createApiSender({
     waitMs: config.timeoutMs,
@@ -105,7 +113,7 @@ export function createSovendus(options: SovendusOptions): Sovendus {
         ? undefined
         : createConversionApi({ apiKey, apiBaseUrl: config.apiBaseUrl, sender }),
     couponApi: coupons && createCouponApi({ ...coupons, sender }),
-    store: rawStore,
+    store: breaker.store,
     events,
     log,
     ttlSeconds: config.ttlSeconds,

@@ -137,6 +137,31 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * What happens when the store stops answering (see `storeBreaker`). A request never waits
+ * longer than `storeTimeoutMs` either way; this bounds how many calls a hung store is given.
+ */
+export interface StoreBreakerOptions {
+  /**
+   * Store calls in a row that miss `storeTimeoutMs` before new ones are refused for
+   * `coolDownMs`. Default `5`.
+   */
+  timeouts?: number;
+  /**
+   * How long new store calls (saving or reading a token, taking claims) are refused once
+   * `timeouts` were missed in a row, in milliseconds; then one call probes the store, and the
+   * others go out again once it answers in time. Default `1000`. Calls that settle a send
+   * already made (recording it accepted, releasing its claims) are never refused.
+   */
+  coolDownMs?: number;
+  /**
+   * The most store calls left unanswered at once; past it new ones are refused at once. This is
+   * the bound that holds however fast requests arrive, before any timeout can be seen.
+   * Default `1000`.
+   */
+  maxPendingCalls?: number;
+}
+
 /** Options of {@link createSovendus}. Validated at construction; a bad one throws a `SovendusConfigError`. */
 export interface SovendusOptions {
   /**
@@ -179,6 +204,13 @@ export interface SovendusOptions {
   retry?: RetryOptions | undefined;
   /** The longest a request waits for the store, in milliseconds; past it capture lets the request go on. Default `250`. */
   storeTimeoutMs?: number | undefined;
+  /**
+   * While the store hangs, new store calls are refused instead of queued behind the ones it
+   * has not answered: a landing is then served without its token kept, a checkout fails (or is
+   * queued) as when the store is down. Defaults: after 5 timeouts in a row, for 1000 ms; never
+   * more than 1000 calls unanswered.
+   */
+  storeBreaker?: StoreBreakerOptions | undefined;
   /** The query parameter that carries the token. Default `sovReqToken` (Sovendus can rename it for you). */
   queryParam?: string | undefined;
   /**

@@ -54,6 +54,27 @@ describe('createSovendus options', () => {
     expect(error.message).toContain('minDelayMs must not exceed maxDelayMs');
   });
 
+  it('names each bad store breaker setting, and a misspelled one', () => {
+    const error = configError(() =>
+      createSovendus({
+        ...valid,
+        storeBreaker: { timeouts: 0, coolDownMs: 1.5, maxPendingCalls: -1 },
+      }),
+    );
+    expect(error.code).toBe('INVALID_CONFIG');
+    for (const name of [
+      'storeBreaker.timeouts: must be at least 1',
+      'storeBreaker.coolDownMs: must be a whole number',
+      'storeBreaker.maxPendingCalls: must be at least 1',
+    ]) {
+      expect(error.message).toContain(name);
+    }
+    const typo = configError(() =>
+      createSovendus({ ...valid, storeBreaker: { coolDown: 5 } as never }),
+    );
+    expect(typo.message).toContain('coolDown');
+  });
+
   it('never quotes the API key back, even when it is malformed', () => {
     const secret = 'my secret key with spaces';
     const error = configError(() => createSovendus({ ...valid, apiKey: secret }));

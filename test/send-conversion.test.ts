@@ -228,6 +228,48 @@ describe('sendConversion', () => {
     expect(api.calls).toHaveLength(1);
   });
 
+  it('reads no more than 4 KB of a huge answer, and drops the rest unread', async () => {
+    // Issue 12: a 256 MB body cost +300 MB when answers were read whole. The server writes
+    // as fast as the client reads (backpressure), so what it wrote is what was read, plus
+    // what sockets buffer.
+    const BODY_BYTES = 256 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    let written = 0;
+    let closed: () => void = () => undefined;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const huge = createServer((req, res) => {
+      req.resume();
+      res.on('close', closed);
+      res.writeHead(422, { 'content-type': 'text/plain' });
+      const pump = () => {
+        while (written < BODY_BYTES && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    try {
+      const instance = instanceWith({
+        apiBaseUrl: `http://127.0.0.1:${(huge.address() as AddressInfo).port}`,
+        timeoutMs: 10_000,
+      });
+      const error = failure(await instance.sendConversion({ token: freshTestToken() }));
+      expect(error).toMatchObject({ code: 'INVALID_PARAMETERS', status: 422 });
+      expect(error.sovendusMessage?.length).toBeLessThanOrEqual(201);
+      await connectionClosed;
+      expect(written).toBeLessThan(BODY_BYTES / 4);
+    } finally {
+      huge.closeAllConnections();
+      await new Promise((resolve) => huge.close(resolve));
+    }
+  });
+
   it('holds its hard limit against a fetch that ignores the abort signal', async () => {
     const deaf = instanceWith({
       timeoutMs: 20_000,

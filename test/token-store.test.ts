@@ -246,9 +246,81 @@ describe('MemoryTokenStore bounds', () => {
   it('rejects a maxEntries that is not a positive whole number', () => {
     expect(() => new MemoryTokenStore({ maxEntries: 0 })).toThrow(RangeError);
   });
+
+  // Issue 12: 10,000 entries with 8 KB session keys took +85 MB within maxEntries' default.
+  const longKey = (index: number) => `${index}:`.padEnd(8_192, 'k');
+
+  it('drops the oldest tokens beyond maxBytes, long keys counted by their length', async () => {
+    const store = new MemoryTokenStore({ maxBytes: 1_048_576 });
+    for (let index = 0; index < 1_000; index += 1) {
+      await store.saveToken(longKey(index), entry(`t${index}`), 60);
+    }
+    expect(store.size).toBeGreaterThan(100);
+    expect(store.size * 8_192).toBeLessThanOrEqual(1_048_576);
+    expect(store.bytes).toBeLessThanOrEqual(1_048_576);
+    expect(await store.getToken(longKey(999))).toEqual(entry('t999'));
+    expect(await store.getToken(longKey(0))).toBeUndefined();
+  });
+
+  it('holds at most 8 MiB of tokens by default, whatever their keys', async () => {
+    const store = new MemoryTokenStore();
+    for (let index = 0; index < 10_000; index += 1) {
+      await store.saveToken(longKey(index), entry(`t${index}`), 60);
+    }
+    expect(store.size * 8_192).toBeLessThanOrEqual(8 * 1_048_576);
+    expect(store.bytes).toBeLessThanOrEqual(8 * 1_048_576);
+  });
+
+  it('never drops a claim for tokens: a flood of landings leaves checkouts alone', async () => {
+    const store = new MemoryTokenStore({ maxEntries: 10, maxBytes: 4_096 });
+    expect(await store.acquireClaims(['order:1'], 'sender', lease())).toBe('acquired');
+    for (let index = 0; index < 1_000; index += 1) {
+      await store.saveToken(`bot-${index}`, entry(`t${index}`), 60);
+    }
+    expect(await store.acquireClaims(['order:1'], 'another', lease())).toBe('held');
+  });
+
+  it('rejects a maxBytes that is not a positive whole number', () => {
+    expect(() => new MemoryTokenStore({ maxBytes: 0 })).toThrow(RangeError);
+    expect(() => new MemoryTokenStore({ maxBytes: 1.5 })).toThrow(
+      'MemoryTokenStore: maxBytes must be a positive whole number',
+    );
+  });
 });
 
 describe('RedisTokenStore', () => {
+  // Issue 12: every anonymous landing keeps its token for 30 days, so its bytes are what a
+  // flood of bot landings costs (bench/landing-bytes.mjs).
+  it('keeps a token in few more bytes than its token and product id', async () => {
+    const session = unique('compact');
+    const token = '12345-test-123-12345';
+    await redis.store.saveToken(session, { token, productId: PRODUCT_ID, capturedAt: 1 }, 60);
+    const raw = await redis.client.get(`${redis.prefix}token:${session}`);
+    expect(raw!.length).toBeLessThanOrEqual(token.length + PRODUCT_ID.length + 8 + 13);
+    expect(await redis.store.getToken(session)).toEqual(entry(token));
+  });
+
+  it('reads, claims and deletes a token stored by an earlier version, as a JSON object', async () => {
+    const session = unique('earlier');
+    const token = unique('earlier-token');
+    const earlier = JSON.stringify({ token, productId: PRODUCT_ID, capturedAt: 1 });
+    await redis.client.set(`${redis.prefix}token:${session}`, earlier, 'EX', 60);
+    expect(await redis.store.getToken(session)).toEqual(entry(token));
+    const order = unique('order');
+    const found = await redis.store.acquireSessionClaims(
+      session,
+      conversionClaimKeys(order),
+      'a',
+      lease(),
+    );
+    expect(found).toEqual({ entry: entry(token), claim: 'acquired' });
+    await redis.store.completeClaims(conversionClaimKeys(order)(entry(token)), 60, {
+      sessionKey: session,
+      token,
+    });
+    expect(await redis.client.exists(`${redis.prefix}token:${session}`)).toBe(0);
+  });
+
   it('treats a value it cannot read as no token, rather than crashing', async () => {
     const session = unique('garbage');
     await redis.client.set(`${redis.prefix}token:${session}`, 'not json', 'EX', 60);

@@ -89,6 +89,9 @@ export const timeoutMsField = positiveInt(120_000);
 export const sendLimitMsField = positiveInt(300_000);
 export const storeTimeoutMsField = positiveInt(60_000);
 export const attemptsField = positiveInt(10);
+export const breakerTimeoutsField = positiveInt(1_000);
+export const coolDownMsField = positiveInt(600_000);
+export const maxPendingCallsField = positiveInt(1_000_000);
 export const delayMsField = positiveInt(60_000);
 
 export const queryParamField = z
@@ -110,6 +113,7 @@ export const DEFAULTS = {
   storeTimeoutMs: 250,
   queryParam: 'sovReqToken',
   retry: { attempts: 3, minDelayMs: 100, maxDelayMs: 1_000 },
+  storeBreaker: { timeouts: 5, coolDownMs: 1_000, maxPendingCalls: 1_000 },
 } as const;
 
 /**

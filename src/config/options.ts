@@ -7,11 +7,14 @@ import {
   apiBaseUrlField,
   apiKeyField,
   attemptsField,
+  breakerTimeoutsField,
+  coolDownMsField,
   DEFAULTS,
   delayMsField,
   describeIssues,
   PRODUCT_ID_RULE,
   isProductId,
+  maxPendingCallsField,
   missingSettings,
   queryParamField,
   sendLimitMsField,
@@ -74,6 +77,17 @@ const optionsSchema = z
     timeoutMs: timeoutMsField.default(DEFAULTS.timeoutMs),
     sendLimitMs: sendLimitMsField.default(DEFAULTS.sendLimitMs),
     storeTimeoutMs: storeTimeoutMsField.default(DEFAULTS.storeTimeoutMs),
+    storeBreaker: z
+      .object(
+        {
+          timeouts: breakerTimeoutsField.default(DEFAULTS.storeBreaker.timeouts),
+          coolDownMs: coolDownMsField.default(DEFAULTS.storeBreaker.coolDownMs),
+          maxPendingCalls: maxPendingCallsField.default(DEFAULTS.storeBreaker.maxPendingCalls),
+        },
+        { error: 'must be an object { timeouts?, coolDownMs?, maxPendingCalls? }' },
+      )
+      .strict()
+      .default(DEFAULTS.storeBreaker),
     retry: z
       .object({
         attempts: attemptsField.default(DEFAULTS.retry.attempts),

@@ -59,7 +59,7 @@ end`;
 const ACQUIRE_CLAIMS = `${ACQUIRE}
 return acquire(KEYS)`;
 
-// KEYS[1]: the session's token key. ARGV[5...]: the names of the conversion's claims, with
+// KEYS[1]: the session's token key, in either form (see saveToken). ARGV[5...]: the names of the conversion's claims, with
 // byte 1 where the entry's product id goes and byte 2 where its token goes (see
 // claimTemplates): the names depend on the entry, which only the script reads. A single Redis
 // allows keys that are not in KEYS; a cluster does not (there the store reads, then claims).
@@ -67,11 +67,18 @@ const ACQUIRE_SESSION_CLAIMS = `${ACQUIRE}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local ok, entry = pcall(cjson.decode, raw)
-if not ok or type(entry) ~= 'table' or type(entry.token) ~= 'string'
-  or type(entry.productId) ~= 'string' or type(entry.capturedAt) ~= 'number' then
+local token, productId, capturedAt
+if ok and type(entry) == 'table' then
+  if entry[1] ~= nil then
+    token, productId, capturedAt = entry[1], entry[2], entry[3]
+  else
+    token, productId, capturedAt = entry.token, entry.productId, entry.capturedAt
+  end
+end
+if type(token) ~= 'string' or type(productId) ~= 'string' or type(capturedAt) ~= 'number' then
   return { raw, -1 }
 end
-local fill = function(slot) if slot == '\\1' then return entry.productId end return entry.token end
+local fill = function(slot) if slot == '\\1' then return productId end return token end
 local claims = {}
 for i = 5, #ARGV do claims[#claims + 1] = string.gsub(ARGV[i], '[\\1\\2]', fill) end
 return { raw, acquire(claims) }`;
@@ -82,21 +89,28 @@ const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed'
 const claimTemplates = (claimKeysOf: ClaimKeysOf): string[] =>
   claimKeysOf({ productId: '\u0001', token: '\u0002' });
 
-// KEYS: the claims, then the session's token key when ARGV[2] (the token's stored prefix) is
-// given. The token is deleted only while it is still the one sent, so a newer click survives;
-// the value is our own JSON, which starts with the token (see saveToken), so a prefix test is
-// enough, and cheaper for Redis than decoding it.
+// KEYS: the claims, then the session's token key when ARGV[2] and ARGV[3] (how the token's
+// stored value starts, in each form) are given. The token is deleted only while it is still
+// the one sent, so a newer click survives; the value is our own JSON, which starts with the
+// token (see saveToken), so a prefix test is enough, and cheaper for Redis than decoding it.
 const COMPLETE_CLAIMS = `
 local claims = #KEYS
 if ARGV[2] then
   claims = claims - 1
   local value = redis.call('GET', KEYS[#KEYS])
-  if value and string.sub(value, 1, #ARGV[2]) == ARGV[2] then redis.call('DEL', KEYS[#KEYS]) end
+  if value and (string.sub(value, 1, #ARGV[2]) == ARGV[2]
+    or string.sub(value, 1, #ARGV[3]) == ARGV[3]) then
+    redis.call('DEL', KEYS[#KEYS])
+  end
 end
 for i = 1, claims do redis.call('SET', KEYS[i], '${COMPLETED}', 'PX', ARGV[1]) end
 return 0`;
 
-const tokenPrefix = (token: string) => `{"token":${JSON.stringify(token)},`;
+/** How a stored value of `token` starts: now, and as version 0.1.0 wrote it. */
+const tokenPrefixes = (token: string): [string, string] => [
+  `[${JSON.stringify(token)},`,
+  `{"token":${JSON.stringify(token)},`,
+];
 
 // A cluster's taking of one key, undone: it ran out before, and still has, so that whoever
 // takes it next is told (`resumed`).
@@ -125,16 +139,26 @@ const leaseArgs = (owner: string, lease: ClaimLease): string[] => [
   String(lease.keepSeconds * 1000),
 ];
 
+/** A stored value in either form: `[token, productId, capturedAt]`, or the earlier object. */
 function parseStoredToken(raw: string | null): StoredToken | undefined {
   if (raw === null) return undefined;
   try {
-    const value = JSON.parse(raw) as Partial<StoredToken>;
+    const value = JSON.parse(raw) as unknown;
+    const [token, productId, capturedAt] = Array.isArray(value)
+      ? (value as unknown[])
+      : typeof value === 'object' && value !== null
+        ? [
+            (value as Partial<StoredToken>).token,
+            (value as Partial<StoredToken>).productId,
+            (value as Partial<StoredToken>).capturedAt,
+          ]
+        : [];
     if (
-      typeof value.token === 'string' &&
-      typeof value.productId === 'string' &&
-      typeof value.capturedAt === 'number'
+      typeof token === 'string' &&
+      typeof productId === 'string' &&
+      typeof capturedAt === 'number'
     ) {
-      return { token: value.token, productId: value.productId, capturedAt: value.capturedAt };
+      return { token, productId, capturedAt };
     }
   } catch {
     // Not ours, or written by an incompatible version: treat as absent rather than crash.
@@ -144,7 +168,7 @@ function parseStoredToken(raw: string | null): StoredToken | undefined {
 
 /**
  * Keeps tokens in Redis, shared by every instance of the shop. Keys:
- * `{prefix}token:{sessionKey}` (JSON, with the token's TTL) and `{prefix}claim:{id}` (the
+ * `{prefix}token:{sessionKey}` (JSON `[token, productId, capturedAt]`, with the token's TTL) and `{prefix}claim:{id}` (the
  * send claims that make each conversion and redemption go out once).
  */
 export class RedisTokenStore implements TokenStore {
@@ -169,14 +193,15 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async saveToken(sessionKey: string, entry: StoredToken, ttlSeconds: number): Promise<void> {
-    // Key order matters: completeClaims recognises the entry by its start (tokenPrefix).
+    // An array, not an object: every anonymous landing keeps one for ttlSeconds, and the field
+    // names were a quarter of it (issue 12). The token comes first: completeClaims recognises
+    // the entry by its start (tokenPrefixes). Version 0.1.0 wrote
+    // {"token","productId","capturedAt"}, which is still read for as long as those live.
     const { token, productId, capturedAt } = entry;
     await this.#redis.set(
       this.#tokenKey(sessionKey),
-      JSON.stringify({ token, productId, capturedAt }),
-      {
-        ms: ttlSeconds * 1000,
-      },
+      JSON.stringify([token, productId, capturedAt]),
+      { ms: ttlSeconds * 1000 },
     );
   }
 
@@ -248,7 +273,7 @@ export class RedisTokenStore implements TokenStore {
     const claimKeys = keys.map((key) => this.#claimKey(key));
     const token = consumed && {
       key: this.#tokenKey(consumed.sessionKey),
-      args: [ttl, tokenPrefix(consumed.token)],
+      args: [ttl, ...tokenPrefixes(consumed.token)],
     };
     if (!this.#redis.isCluster) {
       // One script: the claims, then the token's key when there is one.
