@@ -14,6 +14,7 @@ import {
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
 import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { eventually } from './support/wait-for.js';
 
 let redis: TestRedis;
 let api: FakeSovendusApi;
@@ -69,19 +70,6 @@ function next<E extends keyof SovendusEvents>(sovendus: Sovendus, event: E) {
       resolve(payload);
     });
   });
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 describe('the durable queue', () => {

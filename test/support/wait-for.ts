@@ -17,3 +17,28 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Resolves once `check` stops throwing (a block of `expect`s, say), looking every 20 ms; after
+ * `timeoutMs` it rethrows the last failure, so the test reports the assertion that never held.
+ */
+export async function eventually(
+  check: () => void | Promise<void>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  let failure: unknown;
+  const holds = async () => {
+    try {
+      await check();
+      return true;
+    } catch (error) {
+      failure = error;
+      return false;
+    }
+  };
+  try {
+    await waitFor(holds, 'a check to pass', { timeoutMs });
+  } catch {
+    throw failure;
+  }
+}
