@@ -12,7 +12,11 @@ import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
 import { checkoutFailure } from './middleware/checkout-failure.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
-import { attachRequestContext, type RequestContextDeps } from './middleware/request-context.js';
+import {
+  attachRequestContext,
+  requestContext,
+  type RequestContextDeps,
+} from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
@@ -128,7 +132,6 @@ export function createSovendus(options: SovendusOptions): Sovendus {
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const failCheckout = checkoutFailure(log, events);
   const contextDeps: RequestContextDeps = { sessions, store, service, events, log, failCheckout };
-  const contextOf = (req: IncomingMessage) => attachRequestContext(req, contextDeps);
 
   const capture =
     productId === undefined
@@ -139,7 +142,9 @@ export function createSovendus(options: SovendusOptions): Sovendus {
           store,
           sessions,
           productIdFor: productIdResolver(productId),
-          attach: contextOf,
+          attach: (req) => {
+            attachRequestContext(req, contextDeps);
+          },
           events,
           log,
         });
@@ -158,7 +163,11 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     capture: () => conversionsOnly('capture'),
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
-      return createConvertMiddleware(contextOf, failCheckout, convertOptions);
+      return createConvertMiddleware(
+        (req) => requestContext(req, contextDeps),
+        failCheckout,
+        convertOptions,
+      );
     },
     sendConversion: (sendOptions) => service.sendConversion(sendOptions),
     redeemCoupon: (redeemOptions) => service.redeemCoupon(redeemOptions),

@@ -19,15 +19,15 @@ interface ExpressSession {
 
 /**
  * The token's key of a request whose session held one, for the rest of the request (a session
- * made in it starts empty). A symbol on the request rather than a WeakMap: it is set on every
- * tokened landing, and a WeakMap entry costs the garbage collector on each of them.
+ * made in it starts empty). Kept beside the request, not on it: Express requests have hidden
+ * classes of their own (see request-context.ts), so a property added to one, even a symbol,
+ * copies its whole hidden class, and this is set on every request of a visitor who landed.
  */
-const REQUEST_KEY = Symbol('sovendus.requestKey');
+const requestKeys = new WeakMap<IncomingMessage, string>();
 
 interface ExpressSessionRequest extends IncomingMessage {
   session?: ExpressSession | null;
   sessionID?: string;
-  [REQUEST_KEY]?: string;
 }
 
 export interface SessionAccess {
@@ -86,8 +86,8 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
     res: ServerResponse,
     key: string,
   ) => {
-    if (req[REQUEST_KEY] !== undefined || typeof res.end !== 'function') return;
-    req[REQUEST_KEY] = key;
+    if (requestKeys.has(req) || typeof res.end !== 'function') return;
+    requestKeys.set(req, key);
     // As express-session wraps it: no bound copy and no rest arguments, on every tokened landing.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this` below
     const end = res.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
@@ -113,15 +113,15 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
   return {
     setupFailed: logOnce(log),
     keyOf(req) {
-      const { session, sessionID, [REQUEST_KEY]: requestKey } = req as ExpressSessionRequest;
+      const { session, sessionID } = req as ExpressSessionRequest;
       if (typeof session !== 'object' || session === null) {
         throw new SovendusConfigError(MISSING_SESSION);
       }
-      return session[KEY_FIELD] ?? requestKey ?? sessionID;
+      return session[KEY_FIELD] ?? requestKeys.get(req) ?? sessionID;
     },
     captured(req) {
-      const { session, [REQUEST_KEY]: requestKey } = req as ExpressSessionRequest;
-      return session?.[KEY_FIELD] !== undefined || requestKey !== undefined;
+      const { session } = req as ExpressSessionRequest;
+      return session?.[KEY_FIELD] !== undefined || requestKeys.has(req);
     },
     keep(req, res) {
       const request = req as ExpressSessionRequest;
