@@ -2,6 +2,7 @@
 // virtual users on a keep-alive agent, each sending its next request when the last one is
 // answered. It alternates short bursts between the two shops of a comparison (A, B, A, B ...)
 // so that both see the same machine noise, and prints one JSON line of results.
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 
 const config = JSON.parse(process.argv[2]);
@@ -53,7 +54,24 @@ function send(options) {
   });
 }
 
+/**
+ * Nanoseconds a process has run on a CPU, all its threads (JIT, GC) summed: read around each
+ * burst, so that the CPU a shop spent serving it counts, and its warm-up and idle time do not.
+ */
+function cpuNs(pid) {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
 async function burst(side, ms) {
+  const cpuBefore = cpuNs(side.pid);
   const latencies = [];
   let errors = 0;
   const until = performance.now() + ms;
@@ -71,6 +89,7 @@ async function burst(side, ms) {
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
+    cpuNs: cpuNs(side.pid) - cpuBefore,
     errors,
     rps: latencies.length / (elapsed / 1000),
     p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
