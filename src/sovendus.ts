@@ -127,7 +127,13 @@ export function createSovendus(options: SovendusOptions): Sovendus {
     storeTimeoutMs: config.storeTimeoutMs,
     waitMs: config.timeoutMs,
   });
-  if (config.queue && config.worker) config.queue.startWorker(service.deliverQueued);
+  if (config.queue && config.worker) {
+    // A shop's own queue may start its worker asynchronously: a failure to is logged, not left
+    // unhandled to end the process. Queued deliveries then wait for a worker elsewhere.
+    Promise.resolve(config.queue.startWorker(service.deliverQueued)).catch((error: unknown) => {
+      log.error({ err: error }, 'the delivery queue could not start its worker');
+    });
+  }
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const failCheckout = checkoutFailure(log, events);

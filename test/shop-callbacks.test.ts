@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Sovendus, SovendusEvents, SovendusOptions } from '../src/index.js';
+import type { DeliveryQueue, Sovendus, SovendusEvents, SovendusOptions } from '../src/index.js';
 import { nextTurn, recordingLogger } from './support/callbacks.js';
 import { instancesClosedAfterEach, useFakeApi } from './support/fixtures.js';
 import { createShop, freshTestToken } from './support/shop.js';
@@ -99,6 +99,23 @@ describe('a callback that must answer at once, given as async', () => {
     await request(app).get(`/?sovReqToken=${freshTestToken()}`).expect(200, 'shop page');
     expect(failures).toMatchObject([{ stage: 'capture', error: { code: 'INVALID_CONFIG' } }]);
     expect(failures[0]?.error.message).toContain(`${name}(req) returned a promise`);
+    await nextTurn(); // an unhandled rejection would be reported now, and fail this test
+  });
+});
+
+describe("a custom queue's startWorker", () => {
+  // A DeliveryQueue is the shop's own code too; `async startWorker()` is the natural thing to
+  // write, and its rejection must not end the process.
+  it.each(FAILING.slice(1))('that %s is logged at error level', async (_shape, failing) => {
+    const { logged, logger } = recordingLogger();
+    const error = new Error('the queue could not connect');
+    const queue: DeliveryQueue = {
+      enqueue: () => Promise.resolve(),
+      startWorker: failing(error) as DeliveryQueue['startWorker'],
+      close: () => Promise.resolve(),
+    };
+    instanceWith({ queue, logger });
+    expect(await logged((line) => line.object.err === error)).toMatchObject({ level: 'error' });
     await nextTurn(); // an unhandled rejection would be reported now, and fail this test
   });
 });

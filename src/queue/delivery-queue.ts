@@ -81,8 +81,11 @@ export interface DeliveryQueue {
    * delivery's immediate entry, so that neither stands in for, or holds back, the other.
    */
   enqueue(delivery: QueuedDelivery, options?: EnqueueOptions): Promise<void>;
-  /** Starts delivering queued deliveries in this process. */
-  startWorker(deliver: DeliverQueued): void;
+  /**
+   * Starts delivering queued deliveries in this process. May be async: a rejection is logged at
+   * error level.
+   */
+  startWorker(deliver: DeliverQueued): void | Promise<void>;
   /** Stops the worker (letting a running delivery finish) and closes the queue's own connections. */
   close(): Promise<void>;
 }
