@@ -144,6 +144,22 @@ describe('req.sovendus.complete() called with what is not an options object', ()
   });
 });
 
+describe('req.sovendus.complete() given an order id it cannot use', () => {
+  it.each([
+    ['an empty string', ''],
+    ['a fraction', 10.5],
+    ['a control character', 'order\u0001-7'],
+  ])('%s resolves failed INVALID_INPUT, and keeps the token', async (_, orderId) => {
+    const { app } = shopWith();
+    const { visitor, token } = await landed(app);
+    const { body } = await visitor.post('/complete').send({ options: { orderId } }).expect(200);
+    expect(body).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } });
+    expect(body.error.message).toContain('orderId');
+    expect(fixture.api.calls).toHaveLength(0);
+    expect((await visitor.get('/token')).body).toEqual({ token });
+  });
+});
+
 describe('sendConversion and redeemCoupon called without their options', () => {
   it.each([
     ['sendConversion', undefined, 'INVALID_TOKEN'],

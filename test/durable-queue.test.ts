@@ -253,7 +253,7 @@ describe('the durable queue', () => {
         'INVALID_TOKEN',
         'INVALID_TOKEN',
         'INVALID_CONFIG',
-        'INVALID_CONFIG',
+        'INVALID_INPUT', // the order id
         'INVALID_INPUT',
         'INVALID_CONFIG',
         'INVALID_CONFIG',

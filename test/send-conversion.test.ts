@@ -466,6 +466,8 @@ describe('order ids', () => {
     ['a line break', 'order\n7'],
   ])('refuses %s before anything is claimed or sent', async (_what, orderId) => {
     const result = await sovendus.sendConversion({ token: freshTestToken(), orderId });
+    // A bad order id is bad input, as it is for a coupon redemption, not a setup problem.
+    expect(failure(result)).toMatchObject({ code: 'INVALID_INPUT' });
     expect(failure(result).message).toContain('orderId');
     expect(api.calls).toHaveLength(0);
   });

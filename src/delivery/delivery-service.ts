@@ -2,7 +2,12 @@ import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
 import { settledWithin } from '../deadline.js';
-import { SovendusConfigError, SovendusError, SovendusStoreError } from '../errors.js';
+import {
+  type SovendusConfigError,
+  SovendusError,
+  SovendusStoreError,
+  SovendusValidationError,
+} from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import { normalizeOrderId } from '../order-id.js';
@@ -152,7 +157,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     if (conversion.send === undefined) return failed(notConfigured(conversion));
     const { orderId: rawOrderId } = completeOptions;
     const orderId = rawOrderId === undefined ? undefined : normalizeOrderId(rawOrderId);
-    if (typeof orderId === 'object') return failed(new SovendusConfigError(`${orderId.problem}.`));
+    if (typeof orderId === 'object') return failed(new SovendusValidationError([orderId.problem]));
     const deliveryOf = (entry: StoredToken) =>
       checkConversion({ ...entry, orderId }, sessionKey, defaultProductId);
 

@@ -2,7 +2,12 @@ import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
 import { isProductId, PRODUCT_ID_RULE } from '../config/fields.js';
-import { SovendusConfigError, SovendusError, SovendusInvalidTokenError } from '../errors.js';
+import {
+  SovendusConfigError,
+  SovendusError,
+  SovendusInvalidTokenError,
+  SovendusValidationError,
+} from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import { normalizeOrderId } from '../order-id.js';
 import type {
@@ -86,7 +91,7 @@ export function checkConversion(
   }
   const orderId = input.orderId === undefined ? undefined : normalizeOrderId(input.orderId);
   if (typeof orderId === 'object') {
-    const error = new SovendusConfigError(`${orderId.problem}.`);
+    const error = new SovendusValidationError([orderId.problem]);
     return { facts: { token, productId }, logFields, error };
   }
   return { kind: 'conversion', token, productId, orderId, sessionKey };
