@@ -16,6 +16,7 @@ export {
   type QueuedRedemption,
 } from './queue/delivery-queue.js';
 export {
+  isSovendusError,
   SovendusError,
   SovendusInvalidApiKeyError,
   SovendusInvalidParametersError,
