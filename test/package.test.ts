@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +207,15 @@ it('type-checks strictly, node16 (CJS, ESM) and bundler, with or without optiona
     output = String((error as { stdout?: unknown }).stdout);
   }
   expect(output).toBe('');
+});
+
+it('passes attw under all four resolutions, and publint without a word', () => {
+  const check = spawnSync('node', ['scripts/check-package.mjs', tarball], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  // The whole report on failure: what attw or publint found.
+  expect([check.status, check.stdout]).toEqual([0, expect.stringContaining('No problems found')]);
 });
 
 it('ships only the built code, its types and the docs', () => {
