@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installConsumer, pack, root, run } from './support/packed.js';
@@ -216,6 +216,20 @@ it('passes attw under all four resolutions, and publint without a word', () => {
   });
   // The whole report on failure: what attw or publint found.
   expect([check.status, check.stdout]).toEqual([0, expect.stringContaining('No problems found')]);
+});
+
+it('runs its command line by path, as the build leaves it and as npm installs it', () => {
+  const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  // Executed, not given to node: the build must leave it executable, or a shell answers
+  // "Permission denied" to `npx sovendus-express` in the repository.
+  for (const [path, cwd] of [
+    [join(root, bin['sovendus-express']!), root],
+    ['./node_modules/.bin/sovendus-express', full],
+  ] as const) {
+    expect(run(path, ['--help'], cwd)).toContain('doctor');
+  }
 });
 
 it('ships only the built code, its types and the docs', () => {
