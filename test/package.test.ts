@@ -241,11 +241,14 @@ it('ships only the built code, its types and the docs', () => {
     expect.arrayContaining([
       'package.json',
       'README.md',
+      'CHANGELOG.md',
       'dist/cjs/index.js',
       'dist/esm/index.d.ts',
     ]),
   );
   expect(
-    paths.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path)),
+    paths.filter(
+      (path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(path),
+    ),
   ).toEqual([]);
 });
