@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installConsumer, pack, root, run } from './support/packed.js';
@@ -199,6 +200,11 @@ it('type-checks strictly, node16 (CJS, ESM) and bundler, with or without optiona
     project(bare, 'node16', NODE16, { 'node.cts': NODE_APP, 'node.mts': NODE_APP }),
     project(bare, 'bundler', BUNDLER, { 'node.ts': NODE_APP }),
   ];
+  // What makes `bare` bare: nothing of the optional peers resolves from it.
+  const resolveFromBare = createRequire(join(bare, 'node.cts')).resolve;
+  for (const peer of ['ioredis', 'bullmq', 'express', '@types/express', 'express-session']) {
+    expect(() => resolveFromBare(`${peer}/package.json`)).toThrow(/Cannot find module/);
+  }
   // One compiler process for all four: each project is its own program, with its own settings.
   let output = '';
   try {
