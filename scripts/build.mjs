@@ -1,7 +1,7 @@
 // Builds CommonJS (dist/cjs) and ESM (dist/esm) from the same sources with plain tsc, and marks
 // each folder with its module type so Node and TypeScript read both correctly.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const tsc = (...args) =>
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], {
@@ -27,3 +27,7 @@ for (const [folder, type] of [
   mkdirSync(folder, { recursive: true });
   writeFileSync(`${folder}/package.json`, `${JSON.stringify({ type }, null, 2)}\n`);
 }
+// tsc writes files without the execute bit; npm sets it on the bins of an installed package,
+// but in this repository `npx sovendus-express` runs the built file as it is.
+const { bin } = JSON.parse(readFileSync('package.json', 'utf8'));
+for (const path of Object.values(bin)) chmodSync(path, 0o755);

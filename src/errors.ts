@@ -27,6 +27,18 @@ export interface SovendusErrorDetails {
   message?: string | undefined;
 }
 
+/**
+ * Marks every SovendusError, under a key shared by all copies of the package in a process
+ * (`Symbol.for`): the CommonJS and the ESM build each have their own classes, so `instanceof`
+ * fails across them, and so it does across two installed versions.
+ */
+const BRAND = Symbol.for('sovendus-express.SovendusError');
+
+/**
+ * The base class of every error the package reports: switch on `code`. Prefer
+ * {@link isSovendusError} to `instanceof`, which fails for an error from the package's other
+ * build (CommonJS or ESM) or another copy of it.
+ */
 export class SovendusError extends Error {
   override readonly name: string = 'SovendusError';
   readonly code: SovendusErrorCode;
@@ -45,7 +57,28 @@ export class SovendusError extends Error {
     this.retryable = retryable;
     this.status = details.status;
     this.sovendusMessage = details.sovendusMessage;
+    // Not enumerable: it shows neither in the error's keys nor in a logged or inspected error.
+    Object.defineProperty(this, BRAND, { value: true });
   }
+}
+
+/**
+ * Whether `value` is a {@link SovendusError} (of any subclass), and when `code` is given,
+ * one with that code: `if (isSovendusError(error, 'STORE_UNAVAILABLE')) ...`. Unlike
+ * `instanceof`, it also knows the errors of the package's other build: a shop whose code is
+ * ESM while a dependency `require`s the package (or the other way round) gets errors of the
+ * CommonJS classes, which `instanceof` with the ESM ones does not recognise.
+ */
+export function isSovendusError<Code extends SovendusErrorCode = SovendusErrorCode>(
+  value: unknown,
+  code?: Code,
+): value is SovendusError & { readonly code: Code } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Partial<Record<typeof BRAND, unknown>>)[BRAND] === true &&
+    (code === undefined || (value as SovendusError).code === code)
+  );
 }
 
 /** 403: the API key is wrong or missing. A configuration error: retrying cannot help. */

@@ -4,7 +4,7 @@ export { createSovendus, sovendusCapture, sovendusConvert } from './sovendus.js'
 export { loadSovendusConfig, type SovendusEnvConfig } from './config/env.js';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-store.js';
-export type { NodeRedisClient, RedisClient } from './stores/redis-clients.js';
+export type { IoRedisClient, NodeRedisClient, RedisClient } from './stores/redis-clients.js';
 export { MAX_TOKEN_LENGTH } from './token.js';
 export {
   deliveryId,
@@ -16,6 +16,7 @@ export {
   type QueuedRedemption,
 } from './queue/delivery-queue.js';
 export {
+  isSovendusError,
   SovendusError,
   SovendusInvalidApiKeyError,
   SovendusInvalidParametersError,

@@ -86,9 +86,15 @@ function productIdResolver(productId: NonNullable<ResolvedOptions['productId']>)
 /**
  * Creates the Sovendus integration for a shop. Validates every option now and throws a
  * `SovendusConfigError` that names each bad one.
+ *
+ * @typeParam Req - The request type of the shop's callbacks, see {@link SovendusOptions}.
  */
-export function createSovendus(options: SovendusOptions): Sovendus {
-  const config = resolveOptions(options);
+export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
+  options: SovendusOptions<Req>,
+): Sovendus<Req> {
+  // The callbacks are given the requests the middlewares are given, which in the shop's app
+  // are its `Req`: the package itself only reads what every `IncomingMessage` has.
+  const config = resolveOptions(options as SovendusOptions);
   const log = createLog(config.logger);
   const events = new SovendusEventHub((error) => {
     log.error({ err: error }, 'an event listener threw or rejected; ignored');
@@ -189,8 +195,11 @@ export function createSovendus(options: SovendusOptions): Sovendus {
 // a capture and a convert made from the same options must see the same tokens.
 const instances = new WeakMap<SovendusOptions, Sovendus>();
 
-function instanceFor(source: SovendusOptions | Sovendus): Sovendus {
+function instanceFor<Req extends IncomingMessage>(
+  source: SovendusOptions<Req> | Sovendus<Req>,
+): Sovendus<Req> {
   if ('capture' in source && typeof source.capture === 'function') return source;
+  // Kept as the instance of Node's requests that it is underneath (see createSovendus).
   const options = source as SovendusOptions;
   let instance = instances.get(options);
   if (instance === undefined) {
@@ -200,15 +209,23 @@ function instanceFor(source: SovendusOptions | Sovendus): Sovendus {
   return instance;
 }
 
-/** `app.use(sovendusCapture(options))`: the one-line form of `createSovendus(options).capture()`. */
-export function sovendusCapture(source: SovendusOptions | Sovendus): Middleware {
+/**
+ * `app.use(sovendusCapture(options))`: the one-line form of `createSovendus(options).capture()`.
+ * A `SovendusOptions` object or an instance.
+ */
+export function sovendusCapture<Req extends IncomingMessage = IncomingMessage>(
+  source: SovendusOptions<Req> | Sovendus<Req>,
+): Middleware {
   return instanceFor(source).capture();
 }
 
-/** `app.post('/checkout', sovendusConvert(options), handler)`: the one-line form of `convert()`. */
-export function sovendusConvert(
-  source: SovendusOptions | Sovendus,
-  convertOptions?: ConvertOptions,
-): Middleware {
+/**
+ * `app.post('/checkout', sovendusConvert(options), handler)`: the one-line form of `convert()`.
+ * Its `orderId` callback is given the request type of `source` (see {@link SovendusOptions}).
+ */
+export function sovendusConvert<Req extends IncomingMessage = IncomingMessage>(
+  source: SovendusOptions<Req> | Sovendus<Req>,
+  convertOptions?: ConvertOptions<Req>,
+): Middleware<Req> {
   return instanceFor(source).convert(convertOptions);
 }

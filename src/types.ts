@@ -2,9 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SovendusError } from './errors.js';
 import type { DeliveryQueue } from './queue/delivery-queue.js';
 
-/** A Connect/Express middleware. Typed on Node's own request so it also fits plain Connect. */
-export type Middleware = (
-  req: IncomingMessage,
+/**
+ * A Connect/Express middleware. Typed on Node's own request by default, so it also fits plain
+ * Connect; `Req` is the request type of the shop's callbacks (see {@link SovendusOptions}).
+ */
+export type Middleware<Req extends IncomingMessage = IncomingMessage> = (
+  req: Req,
   res: ServerResponse,
   next: (error?: unknown) => void,
 ) => void;
@@ -162,8 +165,17 @@ export interface StoreBreakerOptions {
   maxPendingCalls?: number;
 }
 
-/** Options of {@link createSovendus}. Validated at construction; a bad one throws a `SovendusConfigError`. */
-export interface SovendusOptions {
+/**
+ * Options of {@link createSovendus}. Validated at construction; a bad one throws a
+ * `SovendusConfigError`.
+ *
+ * @typeParam Req - The request type the shop's callbacks (`productId`, `getSessionKey`,
+ * `convert({ orderId })`) are given: Node's `IncomingMessage` unless the shop names its
+ * framework's, as an Express app does with `createSovendus<Request>(...)` (`Request` from
+ * `express`) to read `req.body` or `req.hostname` there. The package only needs, and only
+ * touches, what `IncomingMessage` has.
+ */
+export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> {
   /**
    * The Sovendus external product id (a UUID), or a function that picks it per landing request
    * (per country, per path...). The function runs when the token is captured, and its answer is
@@ -171,7 +183,7 @@ export interface SovendusOptions {
    * must answer at once: a promise is refused (a `failed` capture, `INVALID_CONFIG`).
    * Required for conversions, with `apiKey`; a shop that only redeems coupons leaves both out.
    */
-  productId?: string | ((req: IncomingMessage) => string) | undefined;
+  productId?: string | ((req: Req) => string) | undefined;
   /**
    * The Sovendus API key, required with `productId`. A server secret: it is never logged,
    * serialized or sent to a browser.
@@ -218,7 +230,7 @@ export interface SovendusOptions {
    * Return `undefined` when the request has no session; the token is then not captured. It
    * must answer at once: a promise is refused, as a throw is (`INVALID_CONFIG`).
    */
-  getSessionKey?: ((req: IncomingMessage) => string | undefined) | undefined;
+  getSessionKey?: ((req: Req) => string | undefined) | undefined;
   /** A pino-compatible logger. Default: silent. */
   logger?: SovendusLogger | undefined;
   /**
@@ -407,8 +419,8 @@ export type ResendEvent =
   | (ConversionFacts & { kind: 'conversion'; reason: ResendReason })
   | (RedemptionFacts & { kind: 'redemption'; reason: ResendReason });
 
-/** Options of `convert()`. */
-export interface ConvertOptions {
+/** Options of `convert()`; `Req` as in {@link SovendusOptions}. */
+export interface ConvertOptions<Req extends IncomingMessage = IncomingMessage> {
   /**
    * Reads the order id from the checkout request, for one conversion per order. It may be
    * async (a database lookup): it is awaited, with no time limit of its own, as it is the
@@ -416,18 +428,16 @@ export interface ConvertOptions {
    * nothing sent, the token kept for a later checkout) and the shop's handler still runs.
    */
   orderId?:
-    | ((
-        req: IncomingMessage,
-      ) => string | number | undefined | PromiseLike<string | number | undefined>)
+    | ((req: Req) => string | number | undefined | PromiseLike<string | number | undefined>)
     | undefined;
 }
 
-/** What {@link createSovendus} returns. */
-export interface Sovendus {
+/** What {@link createSovendus} returns; `Req` as in {@link SovendusOptions}. */
+export interface Sovendus<Req extends IncomingMessage = IncomingMessage> {
   /** Middleware for every request: stores `?sovReqToken` for the session and sets `req.sovendus`. */
   capture(): Middleware;
   /** Middleware for the checkout route: completes the conversion and puts the result in `res.locals.sovendus`. */
-  convert(options?: ConvertOptions): Middleware;
+  convert(options?: ConvertOptions<Req>): Middleware<Req>;
   /** Sends a conversion for a known token, without a session. Never rejects. */
   sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
   /**

@@ -1,28 +1,31 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { installConsumer, pack, root, run } from './support/packed.js';
 
 /**
- * The package as users get it (built by `npm test` before jest runs): built with tsc, resolved through its `exports` map by real
- * CommonJS, ESM and TypeScript consumers in a folder of their own.
+ * The package as users get it: packed by npm from the build (`npm test` builds before jest
+ * runs), installed offline from its tarball into consumer projects of their own, and used from
+ * CommonJS, ESM and TypeScript. `full` is a shop with Express, express-session, ioredis and
+ * bullmq (and their types); `bare` has none of them, only Node's types.
  */
-const root = resolve(__dirname, '..');
-let consumer: string;
-
-const run = (command: string, args: string[], cwd = consumer) =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+let work: string;
+let tarball: string;
+let bare: string;
+let full: string;
 
 beforeAll(() => {
-  consumer = mkdtempSync(join(tmpdir(), 'sovendus-consumer-'));
-  mkdirSync(join(consumer, 'node_modules'));
-  for (const name of ['express', 'express-session', '@types']) {
-    symlinkSync(join(root, 'node_modules', name), join(consumer, 'node_modules', name));
-  }
-  symlinkSync(root, join(consumer, 'node_modules', 'sovendus-express'));
+  work = mkdtempSync(join(tmpdir(), 'sovendus-consumer-'));
+  tarball = pack(work);
+  bare = join(work, 'bare');
+  full = join(work, 'full');
+  installConsumer(bare, tarball, ['@types/node']);
+  installConsumer(full, tarball, ['@types', 'express', 'express-session', 'ioredis', 'bullmq']);
 }, 60_000);
 afterAll(() => {
-  rmSync(consumer, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 });
 
 // Both consumers do a whole conversion against the packaged fake API.
@@ -38,72 +41,201 @@ const SMOKE = `
 
 it('works from CommonJS, all three entry points', () => {
   writeFileSync(
-    join(consumer, 'consumer.cjs'),
+    join(full, 'consumer.cjs'),
     `const { createSovendus, SovendusError, SovendusConfigError } = require('sovendus-express');
      const { startFakeSovendusApi } = require('sovendus-express/testing');
      const { attemptsForWindow } = require('sovendus-express/bullmq');
      (async () => {${SMOKE}})();`,
   );
-  expect(run('node', ['consumer.cjs']).trim()).toBe('sent true 4');
+  expect(run('node', ['consumer.cjs'], full).trim()).toBe('sent true 4');
 });
 
 it('works from ESM, all three entry points', () => {
   writeFileSync(
-    join(consumer, 'consumer.mjs'),
+    join(full, 'consumer.mjs'),
     `import { createSovendus, SovendusError, SovendusConfigError } from 'sovendus-express';
      import { startFakeSovendusApi } from 'sovendus-express/testing';
      import { attemptsForWindow } from 'sovendus-express/bullmq';
      ${SMOKE}`,
   );
-  expect(run('node', ['consumer.mjs']).trim()).toBe('sent true 4');
+  expect(run('node', ['consumer.mjs'], full).trim()).toBe('sent true 4');
 });
 
-it('type-checks in a strict TypeScript Express app, ESM and CommonJS alike', () => {
-  const app = `
-    import express from 'express';
-    import session from 'express-session';
-    import { createSovendus, MemoryTokenStore, type ConversionResult } from 'sovendus-express';
-    import { startFakeSovendusApi } from 'sovendus-express/testing';
-    import { BullMQDeliveryQueue } from 'sovendus-express/bullmq';
-
-    const queue: BullMQDeliveryQueue | undefined = undefined;
-    const sovendus = createSovendus({
-      productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
-      apiKey: 'KEY',
-      store: new MemoryTokenStore({ maxEntries: 100 }),
-      queue,
-    });
-    const app = express();
-    app.use(session({ secret: 'secret', resave: false, saveUninitialized: false }));
-    app.use(sovendus.capture());
-    app.post('/checkout', sovendus.convert(), async (req, res) => {
-      const fromHook: ConversionResult | undefined = res.locals.sovendus;
-      const direct = await req.sovendus.complete({ orderId: 42 });
-      if (direct.status === 'failed') console.log(direct.error.code, direct.error.retryable);
-      res.json({ fromHook, direct });
-    });
-    void startFakeSovendusApi;
-  `;
-  writeFileSync(join(consumer, 'app.mts'), app);
-  writeFileSync(join(consumer, 'app.cts'), app);
+it('tells its errors from the CommonJS and the ESM build alike (the dual-package hazard)', () => {
   writeFileSync(
-    join(consumer, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext',
-        target: 'es2022',
-        strict: true,
-        noEmit: true,
-        skipLibCheck: false,
-        esModuleInterop: true,
-        types: ['node'],
-      },
-      files: ['app.mts', 'app.cts'],
-    }),
+    join(bare, 'errors.mjs'),
+    `import { createRequire } from 'node:module';
+     import { inspect } from 'node:util';
+     import * as esm from 'sovendus-express';
+     const cjs = createRequire(import.meta.url)('sovendus-express');
+     const fromCjs = new cjs.SovendusStoreError('read the token', new Error('down'));
+     const fromEsm = new esm.SovendusConfigError('bad');
+     console.log(JSON.stringify([
+       fromCjs instanceof esm.SovendusError,
+       esm.isSovendusError(fromCjs), cjs.isSovendusError(fromEsm),
+       esm.isSovendusError(fromCjs, 'STORE_UNAVAILABLE'),
+       esm.isSovendusError(fromCjs, 'INVALID_CONFIG'),
+       cjs.isSovendusError(new Error('x')), cjs.isSovendusError({ code: 'INTERNAL' }),
+       Object.keys(fromEsm).join(), inspect(fromCjs).includes('Symbol('),
+     ]));`,
   );
-  expect(() =>
-    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']),
-  ).not.toThrow();
+  expect(JSON.parse(run('node', ['errors.mjs'], bare))).toEqual([
+    false, // what isSovendusError is for
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+    // The brand shows nowhere: not in the keys, nor in a logged error.
+    'name,code,status,retryable,sovendusMessage',
+    false,
+  ]);
+});
+
+/** Compiler options of every consumer: strict, and the package's own declarations checked. */
+const STRICT = {
+  target: 'es2022',
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  noEmit: true,
+  skipLibCheck: false,
+  esModuleInterop: true,
+  types: ['node'],
+};
+const NODE16 = { module: 'node16', moduleResolution: 'node16' };
+const BUNDLER = { module: 'esnext', moduleResolution: 'bundler' };
+
+// A shop on Express, with every optional peer: its callbacks see Express' request.
+const EXPRESS_APP = `
+  import express, { type Request } from 'express';
+  import session from 'express-session';
+  import { Cluster, Redis } from 'ioredis';
+  import {
+    createSovendus, isSovendusError, RedisTokenStore, sovendusConvert, type ConversionResult,
+  } from 'sovendus-express';
+  import { startFakeSovendusApi } from 'sovendus-express/testing';
+  import { BullMQDeliveryQueue } from 'sovendus-express/bullmq';
+
+  const [DE, AT] = ['9bc72425-902c-3abf-9db8-8b186d7cb160', '2f6b0e38-7a4c-4b8e-9a52-3c1d5e7f9a10'];
+  const client = new Redis({ lazyConnect: true });
+  new RedisTokenStore({ client: new Cluster([{ host: 'localhost', port: 7000 }]) });
+  const queue = new BullMQDeliveryQueue({ connection: client });
+  new BullMQDeliveryQueue({ connection: { host: 'localhost', maxRetriesPerRequest: null } });
+  const sovendus = createSovendus<Request>({
+    productId: (req) => (req.hostname.endsWith('.at') ? AT : DE),
+    apiKey: 'KEY',
+    store: new RedisTokenStore({ client }),
+    getSessionKey: (req) => req.sessionID,
+    queue,
+  });
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+  app.use(session({ secret: 'secret', resave: false, saveUninitialized: false }));
+  app.use(sovendus.capture());
+  const checkout = sovendus.convert({ orderId: (req) => req.body.orderId });
+  app.post('/checkout', checkout, async (req, res) => {
+    const fromHook: ConversionResult | undefined = res.locals.sovendus;
+    const direct = await req.sovendus.complete({ orderId: 42 });
+    if (direct.status === 'failed') console.log(direct.error.code, direct.error.retryable);
+    res.json({ fromHook, direct });
+  });
+  app.post('/order', sovendusConvert(sovendus, { orderId: (req) => req.get('x-order-id') }));
+  app.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {
+    if (isSovendusError(error, 'STORE_UNAVAILABLE')) {
+      const code: 'STORE_UNAVAILABLE' = error.code;
+      res.status(503).json({ code, retryable: error.retryable });
+    } else next(error);
+  });
+  void startFakeSovendusApi;
+`;
+
+// A shop on Node's own server with none of the optional peers installed, nor their types.
+const NODE_APP = `
+  import { createServer } from 'node:http';
+  import {
+    createSovendus, isSovendusError, MemoryTokenStore, RedisTokenStore, type NodeRedisClient,
+  } from 'sovendus-express';
+  import type { BullMQDeliveryQueue, BullMQDeliveryQueueOptions } from 'sovendus-express/bullmq';
+  import { startFakeSovendusApi } from 'sovendus-express/testing';
+
+  const sovendus = createSovendus({
+    productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
+    apiKey: 'KEY',
+    store: new MemoryTokenStore({ maxEntries: 100 }),
+    getSessionKey: (req) => req.headers.cookie,
+  });
+  const capture = sovendus.capture();
+  const convert = sovendus.convert({ orderId: (req) => req.url });
+  createServer((req, res) => {
+    capture(req, res, () => convert(req, res, () => res.end()));
+  });
+  declare const nodeRedis: NodeRedisClient;
+  new RedisTokenStore({ client: nodeRedis });
+  const options: BullMQDeliveryQueueOptions = { connection: { host: 'localhost' } };
+  declare const queue: BullMQDeliveryQueue;
+  void [options, queue, startFakeSovendusApi, isSovendusError(new Error('x'))];
+`;
+
+/** Writes one consumer project: its files and a tsconfig; answers the tsconfig's path. */
+function project(
+  dir: string,
+  name: string,
+  options: Record<string, unknown>,
+  files: Record<string, string>,
+): string {
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+  const tsconfig = join(dir, `tsconfig.${name}.json`);
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({ compilerOptions: { ...STRICT, ...options }, files: Object.keys(files) }),
+  );
+  return tsconfig;
+}
+
+it('type-checks strictly, node16 (CJS, ESM) and bundler, with or without optional peers', () => {
+  const projects = [
+    project(full, 'node16', NODE16, { 'express.cts': EXPRESS_APP, 'express.mts': EXPRESS_APP }),
+    project(full, 'bundler', BUNDLER, { 'express.ts': EXPRESS_APP }),
+    project(bare, 'node16', NODE16, { 'node.cts': NODE_APP, 'node.mts': NODE_APP }),
+    project(bare, 'bundler', BUNDLER, { 'node.ts': NODE_APP }),
+  ];
+  // What makes `bare` bare: nothing of the optional peers resolves from it.
+  const resolveFromBare = createRequire(join(bare, 'node.cts')).resolve;
+  for (const peer of ['ioredis', 'bullmq', 'express', '@types/express', 'express-session']) {
+    expect(() => resolveFromBare(`${peer}/package.json`)).toThrow(/Cannot find module/);
+  }
+  // One compiler process for all four: each project is its own program, with its own settings.
+  let output = '';
+  try {
+    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-b', ...projects], work);
+  } catch (error) {
+    output = String((error as { stdout?: unknown }).stdout);
+  }
+  expect(output).toBe('');
+});
+
+it('passes attw under all four resolutions, and publint without a word', () => {
+  const check = spawnSync('node', ['scripts/check-package.mjs', tarball], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  // The whole report on failure: what attw or publint found.
+  expect([check.status, check.stdout]).toEqual([0, expect.stringContaining('No problems found')]);
+});
+
+it('runs its command line by path, as the build leaves it and as npm installs it', () => {
+  const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  // Executed, not given to node: the build must leave it executable, or a shell answers
+  // "Permission denied" to `npx sovendus-express` in the repository.
+  for (const [path, cwd] of [
+    [join(root, bin['sovendus-express']!), root],
+    ['./node_modules/.bin/sovendus-express', full],
+  ] as const) {
+    expect(run(path, ['--help'], cwd)).toContain('doctor');
+  }
 });
 
 it('ships only the built code, its types and the docs', () => {
@@ -115,11 +247,14 @@ it('ships only the built code, its types and the docs', () => {
     expect.arrayContaining([
       'package.json',
       'README.md',
+      'CHANGELOG.md',
       'dist/cjs/index.js',
       'dist/esm/index.d.ts',
     ]),
   );
   expect(
-    paths.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path)),
+    paths.filter(
+      (path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(path),
+    ),
   ).toEqual([]);
 });

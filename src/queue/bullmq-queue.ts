@@ -1,4 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import type { IoRedisClient } from '../stores/redis-clients.js';
 import {
   deliveryId,
   type DeliverQueued,
@@ -7,9 +8,29 @@ import {
   type QueuedDelivery,
 } from './delivery-queue.js';
 
+/**
+ * ioredis connection options, as BullMQ takes them: `host`, `port`, `password`, `tls`, and
+ * whatever else ioredis accepts, and BullMQ's own `url` and `skipVersionCheck`. BullMQ checks
+ * them; they are described here, not imported, so that these declarations need no bullmq types.
+ */
+export interface BullMQConnectionOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  db?: number | undefined;
+  /** A `redis://` URL (BullMQ's option). */
+  url?: string | undefined;
+  [option: string]: unknown;
+}
+
+/** What {@link BullMQDeliveryQueueOptions.connection} takes. */
+export type BullMQConnection = BullMQConnectionOptions | IoRedisClient;
+
+/** Options of {@link BullMQDeliveryQueue}. */
 export interface BullMQDeliveryQueueOptions {
   /** Where the queue lives: ioredis options, or an ioredis client (the shop keeps owning it). */
-  connection: ConnectionOptions;
+  connection: BullMQConnection;
   /** The queue's name. Default `sovendus-conversions` (it carries coupon redemptions too). */
   name?: string;
   /** BullMQ's key prefix. Default `bull`. */
@@ -46,16 +67,19 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
   readonly attempts: number;
   readonly #queue: Queue<QueuedDelivery>;
   readonly #options: BullMQDeliveryQueueOptions;
+  readonly #connection: ConnectionOptions;
   readonly #firstDelayMs: number;
   #worker: Worker<QueuedDelivery> | undefined;
 
   constructor(options: BullMQDeliveryQueueOptions) {
     this.#options = options;
+    // BullMQ checks it; our type only describes what it takes, without needing its types.
+    this.#connection = options.connection as ConnectionOptions;
     this.name = options.name ?? DEFAULT_QUEUE_NAME;
     this.#firstDelayMs = options.firstRetryDelayMs ?? 30_000;
     this.attempts = attemptsForWindow(options.retryWindowMs ?? DAY_MS, this.#firstDelayMs);
     this.#queue = new Queue<QueuedDelivery>(this.name, {
-      connection: options.connection,
+      connection: this.#connection,
       prefix: options.prefix ?? 'bull',
     });
   }
@@ -86,7 +110,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
         if (verdict.kind === 'dead') throw new UnrecoverableError(verdict.error.message);
       },
       {
-        connection: this.#options.connection,
+        connection: this.#connection,
         prefix: this.#options.prefix ?? 'bull',
         concurrency: this.#options.concurrency ?? 5,
       },

@@ -1,5 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * The shape of an ioredis client (`new Redis()` or `new Cluster()`, ioredis 5 or 6) that the
+ * store uses. Described here rather than imported from ioredis, so that a shop without ioredis
+ * (on node-redis, or on `MemoryTokenStore`) needs none of its types to compile.
+ */
+export interface IoRedisClient {
+  /** The connection's state; only ioredis clients have it. */
+  readonly status: string;
+  /** Whether it is a `Cluster`. */
+  readonly isCluster: boolean;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, mode: 'PX', milliseconds: number): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  evalsha(sha: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+}
 
 /**
  * The shape of a node-redis v5 client (`createClient()` / `createCluster()` from `redis`) that
@@ -17,7 +32,7 @@ export interface NodeRedisClient {
 }
 
 /** The clients `RedisTokenStore` accepts: ioredis (single node or Cluster) and node-redis v5. */
-export type RedisClient = Redis | Cluster | NodeRedisClient;
+export type RedisClient = IoRedisClient | NodeRedisClient;
 
 /** The few commands the store needs, the same for every client. */
 export interface RedisCommands {
@@ -62,7 +77,7 @@ const isNodeRedis = (client: RedisClient): client is NodeRedisClient =>
   // ioredis clients expose `status`; node-redis clients do not.
   !('status' in client) && !('nodes' in client && typeof client.nodes === 'function');
 
-function ioredisCommands(client: Redis | Cluster): RedisCommands {
+function ioredisCommands(client: IoRedisClient): RedisCommands {
   return {
     get: (key) => client.get(key),
     async set(key, value, { ms }) {
