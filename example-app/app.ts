@@ -2,6 +2,7 @@ import express, { type Request } from 'express';
 import session, { type Store } from 'express-session';
 import type { Sovendus } from 'sovendus-express';
 import { CURRENCY, findProduct } from './catalog';
+import { errorPage, sessionsWithMarkedErrors } from './error-page';
 import { OrderBook } from './orders';
 import {
   cartPage,
@@ -18,6 +19,8 @@ declare module 'express-session' {
   interface SessionData {
     /** Quantities by product id. */
     cart?: Record<string, number>;
+    /** The order whose conversion took this visit's Sovendus token: a token counts one sale. */
+    sovendusOrderId?: string;
   }
 }
 
@@ -52,15 +55,21 @@ export function createExampleShop(options: ExampleShopOptions) {
   const orders = new OrderBook();
   const app = express();
 
+  // Browsers ask for it on every page: before the session, so that asking costs no lookup.
+  app.get('/favicon.ico', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=86400').status(204).end();
+  });
   app.use(express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(
-    session({
-      secret: sessionSecret,
-      store: sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      cookie: { maxAge: sessionMaxAgeMs, httpOnly: true, sameSite: 'lax' },
-    }),
+    sessionsWithMarkedErrors(
+      session({
+        secret: sessionSecret,
+        store: sessionStore,
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: sessionMaxAgeMs, httpOnly: true, sameSite: 'lax' },
+      }),
+    ),
   );
   app.use(sovendus.capture());
 
@@ -128,6 +137,8 @@ export function createExampleShop(options: ExampleShopOptions) {
             email: email === '' ? undefined : email,
           }),
     ]);
+    const tokenUsedBy = conversion.status === 'no_token' ? req.session.sovendusOrderId : undefined;
+    if (conversion.status !== 'no_token') req.session.sovendusOrderId = orderId;
     orders.save({
       id: orderId,
       lines: lines.map(({ product, quantity }) => ({ productId: product.id, quantity })),
@@ -135,6 +146,7 @@ export function createExampleShop(options: ExampleShopOptions) {
       customerName: name,
       sovendusToken: conversion.status === 'no_token' ? undefined : conversion.token,
       sovendus: conversion,
+      tokenUsedBy,
       voucher,
     });
     req.session.cart = {};
@@ -153,6 +165,7 @@ export function createExampleShop(options: ExampleShopOptions) {
   app.use(async (req, res) => {
     res.status(404).send(await render(req, 'Not found', notFoundPage()));
   });
+  app.use(errorPage);
 
   return app;
 }

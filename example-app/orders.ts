@@ -17,6 +17,11 @@ export interface Order {
    */
   sovendusToken: string | undefined;
   sovendus: ConversionResult;
+  /**
+   * When this order found no token because an earlier order of the same visit used it: that
+   * order's id, so that the page says what happened rather than "not from Sovendus".
+   */
+  tokenUsedBy: string | undefined;
   /** The voucher code's redemption report, when the customer entered a code. */
   voucher: RedemptionResult | undefined;
 }

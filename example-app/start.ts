@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { RedisStore } from 'connect-redis';
-import Redis from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   createSovendus,
   loadSovendusConfig,
@@ -13,6 +13,7 @@ import {
 } from 'sovendus-express';
 import { startFakeSovendusApi, type FakeSovendusApi } from 'sovendus-express/testing';
 import { createExampleShop } from './app';
+import { connectRedis, SESSION_STORE_REDIS, TOKEN_STORE_REDIS } from './redis';
 import { describeConversion, describeRedemption, maskToken } from './views';
 
 const TEST_TOKEN = '12345-test-123-12345';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     !env.SOVENDUS_PRODUCT_ID && !env.SOVENDUS_API_KEY && !env.SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER;
 
   let fakeApi: FakeSovendusApi | undefined;
-  let redis: Redis | undefined;
+  let redis: { tokens: Redis; sessions: Redis } | undefined;
   let options: SovendusOptions;
   if (offline) {
     fakeApi = await startFakeSovendusApi({
@@ -46,8 +47,15 @@ async function main(): Promise<void> {
     };
   } else {
     const { redisUrl, ...config } = loadSovendusConfig(env);
-    redis = redisUrl === undefined ? undefined : new Redis(redisUrl);
-    options = { ...config, store: redis && new RedisTokenStore({ client: redis }) };
+    // A client each: the two want different settings (see ./redis).
+    redis =
+      redisUrl === undefined
+        ? undefined
+        : {
+            tokens: connectRedis(redisUrl, 'token store', TOKEN_STORE_REDIS),
+            sessions: connectRedis(redisUrl, 'session store', SESSION_STORE_REDIS),
+          };
+    options = { ...config, store: redis && new RedisTokenStore({ client: redis.tokens }) };
   }
 
   const sovendus = createSovendus(options);
@@ -68,30 +76,48 @@ async function main(): Promise<void> {
     sovendus,
     sessionSecret: env.SESSION_SECRET ?? 'example-only-secret-change-me',
     // Sessions in Redis too, with the cookie (and so the Redis TTL) as long as the token's.
-    sessionStore: redis && new RedisStore({ client: redis, prefix: 'example-shop:sess:' }),
+    sessionStore: redis && new RedisStore({ client: redis.sessions, prefix: 'example-shop:sess:' }),
     sessionMaxAgeMs: (options.ttlSeconds ?? THIRTY_DAYS_SECONDS) * 1000,
   });
 
-  const server = app.listen(Number(env.PORT ?? 3000), '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo;
+  const port = Number(env.PORT ?? 3000);
+  const stop = (code: number) => {
+    server.close();
+    void sovendus
+      .close()
+      .then(() => fakeApi?.close())
+      .then(() => Promise.all([redis?.tokens.quit(), redis?.sessions.quit()]))
+      .finally(() => process.exit(code));
+  };
+  // Express 5 hands a failed listen to this callback, with no address to read.
+  const server = app.listen(port, '127.0.0.1', (error?: NodeJS.ErrnoException) => {
+    if (error) {
+      console.error(listenProblem(port, error));
+      stop(1);
+      return;
+    }
+    const { port: chosen } = server.address() as AddressInfo;
     console.log(
       offline
         ? 'Example shop running offline, against the fake Sovendus API.'
         : `Example shop running with your Sovendus settings (${redis ? 'Redis' : 'memory'} store).`,
     );
-    console.log(`Open http://127.0.0.1:${port}/?sovReqToken=${TEST_TOKEN} and buy something.`);
+    console.log(`Open http://127.0.0.1:${chosen}/?sovReqToken=${TEST_TOKEN} and buy something.`);
   });
 
-  const shutdown = () => {
-    server.close();
-    void sovendus
-      .close()
-      .then(() => fakeApi?.close())
-      .then(() => redis?.quit())
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop(0);
+    });
+  }
+}
+
+/** Why the shop could not listen on `port`, and what to do about it. */
+function listenProblem(port: number, error: NodeJS.ErrnoException): string {
+  const advice = 'Choose a free one with PORT, such as PORT=3001 npm start.';
+  return error.code === 'EADDRINUSE'
+    ? `Port ${port} is taken: another program listens there. ${advice}`
+    : `Cannot listen on 127.0.0.1:${port} (${error.message}). ${advice}`;
 }
 
 main().catch((error: unknown) => {

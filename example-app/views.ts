@@ -110,8 +110,20 @@ export function checkoutPage(lines: readonly CartLine[]): string {
 </form>`;
 }
 
-/** What became of the conversion, in words a shop owner can act on. */
-export function describeConversion(result: ConversionResult): { title: string; detail: string } {
+/**
+ * What became of the conversion, in words a shop owner can act on. `tokenUsedBy`: the earlier
+ * order of the same visit that used the token, when this one found none.
+ */
+export function describeConversion(
+  result: ConversionResult,
+  tokenUsedBy?: string,
+): { title: string; detail: string } {
+  if (result.status === 'no_token' && tokenUsedBy !== undefined) {
+    return {
+      title: 'Sovendus token already used',
+      detail: `This visit's Sovendus token was already used by order ${tokenUsedBy}: a token counts one sale, so there was nothing to report for this order.`,
+    };
+  }
   switch (result.status) {
     case 'sent':
       return {
@@ -177,7 +189,7 @@ function resultSection(id: string, status: string, title: string, detail: string
 }
 
 export function thankYouPage(order: Order): string {
-  const conversion = describeConversion(order.sovendus);
+  const conversion = describeConversion(order.sovendus, order.tokenUsedBy);
   const voucher = order.voucher && describeRedemption(order.voucher);
   return `<p>Thank you, ${escapeHtml(order.customerName)}! Your order <code>${escapeHtml(order.id)}</code> of ${escapeHtml(formatPrice(order.totalCents))} is confirmed.</p>
 ${resultSection('sovendus-result', order.sovendus.status, conversion.title, conversion.detail)}
@@ -187,4 +199,14 @@ ${order.voucher && voucher ? resultSection('voucher-result', order.voucher.statu
 
 export function notFoundPage(): string {
   return '<p>There is nothing here. <a href="/">Back to the shop</a></p>';
+}
+
+/** The 503 page when sessions cannot be read or saved. */
+export function sessionsDownPage(): string {
+  return '<p>The shop cannot reach its session store (Redis), where carts live. Please try again in a moment.</p>';
+}
+
+/** The 500 page for anything else that failed. */
+export function serverErrorPage(): string {
+  return '<p>Something went wrong on our side. Please try again, or <a href="/">go back to the shop</a>.</p>';
 }

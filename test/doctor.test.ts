@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { testRedisUrl } from './support/redis.js';
 import {
@@ -20,14 +22,34 @@ interface Run {
   stderr: string;
 }
 
-function doctor(args: string[], env: Record<string, string>): Promise<Run> {
+/** A command line that runs the bin: the program, and the arguments before the bin's own. */
+type Runner = [program: string, ...leading: string[]];
+
+const byNode: Runner = [process.execPath, BIN];
+
+/**
+ * The bin as npm installs it: a symlink in node_modules/.bin, which the system runs with the
+ * interpreter its first line names (`#!/usr/bin/env node`). Run that way here, as the kernel
+ * would, so that the test does not depend on the execute bit (the build's concern).
+ */
+function byShim(folder: string): Runner {
+  const shim = join(folder, 'node_modules/.bin/sovendus-express');
+  mkdirSync(join(folder, 'node_modules/.bin'), { recursive: true });
+  symlinkSync(BIN, shim);
+  const [shebang = ''] = readFileSync(BIN, 'utf8').split('\n');
+  const [program = '', ...interpreterArgs] = shebang.replace(/^#!/, '').trim().split(/\s+/);
+  return [program, ...interpreterArgs, shim];
+}
+
+function doctor(args: string[], env: Record<string, string>, runner = byNode): Promise<Run> {
   const inherited = Object.entries(process.env).filter(
     ([name]) => !name.startsWith('SOVENDUS_') && name !== 'REDIS_URL',
   );
+  const [program, ...leading] = runner;
   return new Promise((done) => {
     execFile(
-      process.execPath,
-      [BIN, ...args],
+      program,
+      [...leading, ...args],
       { env: { ...Object.fromEntries(inherited), ...env } },
       (error, stdout, stderr) => {
         done({ code: error ? Number(error.code) : 0, stdout, stderr });
@@ -98,7 +120,8 @@ describe('sovendus-express doctor', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('✗ test conversion INVALID_API_KEY');
-    expect(run.stdout).toContain('check SOVENDUS_API_KEY');
+    expect(run.stdout).toContain('check SOVENDUS_API_KEY.');
+    expect(run.stdout).not.toContain('apiKey');
     expect(run.stdout).not.toContain('WRONG-KEY-1234');
   });
 
@@ -164,6 +187,26 @@ describe('sovendus-express doctor', () => {
     expect(report.checks[0]?.message).toContain('SOVENDUS_API_KEY: is required for conversions');
   });
 
+  it('names only variables when no setting is given at all', async () => {
+    const run = await doctor(['doctor'], {});
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      '- SOVENDUS_PRODUCT_ID + SOVENDUS_API_KEY, or SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: set ' +
+        'SOVENDUS_PRODUCT_ID and SOVENDUS_API_KEY (conversions), ' +
+        'SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER (voucher codes), or both',
+    );
+    expect(run.stdout).not.toMatch(/productId|apiKey|coupons/);
+  });
+
+  it('names the variable when Sovendus answers 404 at the API base URL', async () => {
+    api.enqueue({ status: 404, body: {} });
+    const run = await doctor(['doctor', '--send-test'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('✗ test conversion WRONG_URL');
+    expect(run.stdout).toContain('check SOVENDUS_API_BASE_URL.');
+    expect(run.stdout).not.toContain('apiBaseUrl');
+  });
+
   it('checks the coupon settings and sends a test redemption to the configured endpoint', async () => {
     const run = await doctor(['doctor', '--send-test', '--json'], {
       ...env,
@@ -198,20 +241,34 @@ describe('sovendus-express doctor', () => {
       expect(run.code).toBe(1);
       expect(run.stdout).not.toContain('test conversion');
       expect(run.stdout).toContain('✗ test redemption UNAVAILABLE');
-      expect(run.stdout).toContain('check coupons.trafficSourceNumber');
+      // The doctor speaks of the variables it reads, not of the options they fill.
+      expect(run.stdout).toContain(
+        'check SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER and SOVENDUS_COUPON_TRAFFIC_MEDIUM_PUBLIC_ID',
+      );
+      expect(run.stdout).not.toContain('coupons.');
     } finally {
       await couponApi.close();
     }
   });
 
-  it('fails when Redis does not answer', async () => {
-    const run = await doctor(['doctor', '--json'], {
-      ...env,
-      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-    });
-    const report = JSON.parse(run.stdout) as Report;
-    expect(run.code).toBe(1);
+  it('fails when Redis does not answer, with its own line and no noise from ioredis', async () => {
+    const dead = { ...env, REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+    const [json, text] = await Promise.all([
+      doctor(['doctor', '--json'], dead),
+      doctor(['doctor'], dead),
+    ]);
+    const report = JSON.parse(json.stdout) as Report;
+    expect(json.code).toBe(1);
     expect(report.checks.find((check) => check.name === 'redis')).toMatchObject({ ok: false });
+    expect(text.code).toBe(1);
+    // The cause, which only ioredis' noise used to show.
+    expect(text.stdout).toMatch(
+      /✗ redis +no answer at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+\n/,
+    );
+    for (const run of [json, text]) {
+      expect(run.stdout + run.stderr).not.toContain('Unhandled error event');
+      expect(run.stderr).toBe('');
+    }
   });
 
   it('fails when the API host does not resolve', async () => {
@@ -229,5 +286,96 @@ describe('sovendus-express doctor', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Usage: sovendus-express doctor');
     expect((await doctor([], env)).code).toBe(2);
+  });
+});
+
+describe('the sovendus-express bin', () => {
+  let folder: string;
+  let shim: Runner;
+  let dotenv: string;
+  let missing: string;
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'sovendus-bin-'));
+    shim = byShim(folder);
+    dotenv = join(folder, 'shop.env');
+    missing = join(folder, 'missing.env');
+    writeFileSync(
+      dotenv,
+      [
+        `SOVENDUS_PRODUCT_ID=${PRODUCT_ID}`,
+        `SOVENDUS_API_KEY=${API_KEY}`,
+        `SOVENDUS_API_BASE_URL=${api.url}`,
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const runners = (): [string, Runner][] => [
+    ['node', byNode],
+    ['the .bin shim', shim],
+  ];
+
+  it.each(['--dotenv=PATH', '--dotenv PATH'])(
+    'reads the variables of a .env file given as %s, run by node and through the shim',
+    async (form) => {
+      const flag = (path: string) =>
+        form.includes('=') ? [`--dotenv=${path}`] : ['--dotenv', path];
+      for (const [name, runner] of runners()) {
+        const run = await doctor(['doctor', '--json', ...flag(dotenv)], {}, runner);
+        expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: '' });
+        const report = JSON.parse(run.stdout) as Report;
+        expect(report.settings.SOVENDUS_PRODUCT_ID).toBe(PRODUCT_ID);
+        const absent = await doctor(['doctor', ...flag(missing)], {}, runner);
+        expect({ name, code: absent.code }).toEqual({ name, code: 2 });
+        expect(absent.stderr).toContain(`Cannot read ${missing}: ENOENT`);
+        expect(absent.stdout).toBe('');
+      }
+    },
+  );
+
+  it('reads a .env file for the worker too, and says when it is missing', async () => {
+    for (const [name, runner] of runners()) {
+      const absent = await doctor(['worker', `--dotenv=${missing}`], {}, runner);
+      expect({ name, code: absent.code }).toEqual({ name, code: 2 });
+      expect(absent.stderr).toContain(`Cannot read ${missing}: ENOENT`);
+    }
+  });
+
+  it('still reads an existing file given with --env-file=PATH, the old name', async () => {
+    for (const [name, runner] of runners()) {
+      const run = await doctor(['doctor', '--json', `--env-file=${dotenv}`], {}, runner);
+      expect({ name, code: run.code }).toEqual({ name, code: 0 });
+      expect((JSON.parse(run.stdout) as Report).settings.SOVENDUS_API_KEY).toBe('••••-PQR');
+    }
+  });
+
+  it('prints the package version with --version and -v, from the CommonJS and the ESM build', async () => {
+    const { version } = JSON.parse(readFileSync(resolve(__dirname, '../package.json'), 'utf8')) as {
+      version: string;
+    };
+    const esm: Runner = [process.execPath, resolve(__dirname, '../dist/esm/cli/main.js')];
+    for (const [name, runner] of [...runners(), ['the ESM build', esm] as [string, Runner]]) {
+      for (const flag of ['--version', '-v']) {
+        const run = await doctor([flag], {}, runner);
+        expect({ name, flag, ...run }).toEqual({
+          name,
+          flag,
+          code: 0,
+          stdout: `${version}\n`,
+          stderr: '',
+        });
+      }
+    }
+  });
+
+  it('lists --dotenv and --version in its usage', async () => {
+    const help = await doctor(['--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('sovendus-express doctor [--send-test] [--json] [--dotenv=PATH]');
+    expect(help.stdout).toContain('sovendus-express worker [--dotenv=PATH]');
+    expect(help.stdout).toContain('sovendus-express --version');
   });
 });

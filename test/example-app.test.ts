@@ -1,9 +1,16 @@
+import { connect, createServer } from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { startExampleShop, type RunningShop } from './support/child-shop.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './support/redis-server.js';
+import {
+  freePort,
+  hasRedisServer,
+  startRedisServer,
+  type RedisServer,
+} from './support/redis-server.js';
 import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
+import { waitFor } from './support/wait-for.js';
 
 /** Lands with the printed URL, buys a mug, and returns the thank-you page. */
 async function buyAMug(shop: RunningShop): Promise<string> {
@@ -20,8 +27,8 @@ describe('npm start with no configuration', () => {
   beforeAll(async () => {
     shop = await startExampleShop({});
   }, 30_000);
-  afterAll(() => {
-    shop.stop();
+  afterAll(async () => {
+    await shop.stop();
   });
 
   it('runs offline and prints a landing URL with the Sovendus test token', () => {
@@ -47,7 +54,7 @@ describe('npm start with Sovendus settings in the environment', () => {
     });
   }, 30_000);
   afterAll(async () => {
-    shop.stop();
+    await shop.stop();
     await api.close();
   });
 
@@ -76,7 +83,7 @@ describe('npm start with Sovendus settings in the environment', () => {
     });
   }, 30_000);
   afterAll(async () => {
-    shop.stop();
+    await shop.stop();
     await api.close();
     await redisServer.kill();
   });
@@ -102,3 +109,74 @@ it('refuses to start, naming the variable, when a setting is wrong', async () =>
     startExampleShop({ SOVENDUS_PRODUCT_ID: 'nope', SOVENDUS_API_KEY: API_KEY }),
   ).rejects.toThrow(/SOVENDUS_PRODUCT_ID: must be a UUID/);
 });
+
+/** Whether nothing listens on `port` any more: a connection there is refused. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      answer(false);
+    });
+    socket.once('error', () => {
+      answer(true);
+    });
+  });
+}
+
+it('leaves nothing holding its port after SIGTERM to npm start', async () => {
+  const shop = await startExampleShop({});
+  const port = Number(shop.url.port);
+  expect(await portIsFree(port)).toBe(false);
+  await shop.stop();
+  await waitFor(() => portIsFree(port), `port ${port} to be free`, {
+    detail: () => shop.output(),
+  });
+}, 30_000);
+
+it('says the port is taken, and how to choose another, when it is', async () => {
+  const holder = createServer();
+  await new Promise<void>((listening) => holder.listen(0, '127.0.0.1', listening));
+  const { port } = holder.address() as { port: number };
+  try {
+    const started = startExampleShop({ PORT: String(port) });
+    await expect(started).rejects.toThrow(/exited \(1\)/);
+    await expect(started).rejects.toThrow(
+      `Port ${port} is taken: another program listens there. Choose a free one with PORT, ` +
+        'such as PORT=3001 npm start.',
+    );
+    await expect(started).rejects.not.toThrow('TypeError');
+  } finally {
+    await new Promise((closed) => holder.close(closed));
+  }
+}, 30_000);
+
+it('answers pages, and says why sessions fail, when REDIS_URL points where nothing listens', async () => {
+  const shop = await startExampleShop({
+    SOVENDUS_PRODUCT_ID: PRODUCT_ID,
+    SOVENDUS_API_KEY: API_KEY,
+    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+  });
+  try {
+    const visitor = request.agent(shop.url.origin);
+    // Bounds generous enough for a loaded machine; without fail-fast settings each took 40 s.
+    const landing = await visitor.get(`/${shop.url.search}`).timeout(10_000);
+    expect(landing.status).toBe(200);
+    // A cart needs a session, and sessions live in Redis: the cart page says they fail.
+    await visitor
+      .post('/cart')
+      .type('form')
+      .send({ productId: 'mug', quantity: '1' })
+      .timeout(10_000);
+    const cart = await visitor.get('/cart').timeout(10_000);
+    expect(cart.status).toBe(503);
+    expect(cart.text).toContain('The shop cannot reach its session store (Redis)');
+    expect(shop.output()).toContain('cannot reach Redis');
+    expect(shop.output()).toContain('✗ session store failed:');
+    // One line for each failure, no stack.
+    expect(shop.output()).not.toContain('Unhandled error event');
+    expect(shop.output()).not.toMatch(/^\s+at /m);
+  } finally {
+    await shop.stop();
+  }
+}, 60_000);

@@ -105,6 +105,26 @@ describe('the example shop', () => {
     expect(api.redemptions).toHaveLength(0);
   });
 
+  it('says which order used the token when a second order of the same visit has none', async () => {
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${freshTestToken()}`).expect(200);
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' });
+    const first = await visitor.post('/checkout').type('form').send({ name: 'Ada' }).expect(303);
+    const firstOrder = first.headers.location!.replace('/orders/', '');
+    const second = await checkout(visitor);
+    expect(second.text).toContain('Sovendus token already used');
+    expect(second.text).toContain(
+      `This visit&#39;s Sovendus token was already used by order ${firstOrder}`,
+    );
+    expect(second.text).not.toContain('did not come from Sovendus');
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('answers /favicon.ico with 204 and no session', async () => {
+    const icon = await request(app).get('/favicon.ico').expect(204);
+    expect(icon.headers['set-cookie']).toBeUndefined();
+  });
+
   it('says "no token" for an order from a visitor who did not come from Sovendus', async () => {
     const thanks = await checkout(request.agent(app));
     expect(thanks.text).toContain('No Sovendus token');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { BullMQDeliveryQueue } from '../src/bullmq.js';
@@ -164,4 +165,33 @@ function startWorkerProcess(env: Record<string, string>) {
     expectNoKeyPiece(API_KEY, worker.printed(), await everythingIn(reader));
     await reader.quit();
   }, 60_000);
+
+  it('says in a line of its own that Redis does not answer, without ioredis noise, and stops on SIGTERM', async () => {
+    // A port that takes each connection and resets it: every reconnect attempt fails, and
+    // is counted, so the test knows several came and went.
+    let attempts = 0;
+    const resetter = createServer((socket) => {
+      attempts += 1;
+      socket.resetAndDestroy();
+    });
+    await new Promise<void>((listening) => resetter.listen(0, '127.0.0.1', listening));
+    const { port } = resetter.address() as AddressInfo;
+    try {
+      const worker = startWorkerProcess({ REDIS_URL: `redis://127.0.0.1:${port}` });
+      await waitFor(
+        () => attempts >= 10 && worker.printed().includes('delivering queued conversions'),
+        'ten failed connections',
+        { detail: worker.printed },
+      );
+      expect(await worker.stop()).toBe(0);
+      const printed = worker.printed();
+      expect(printed).not.toContain('Unhandled error event');
+      // One line for each client, however many attempts failed.
+      expect(printed.match(/cannot reach Redis/g)).toHaveLength(2);
+      expect(printed).toMatch(/token store: cannot reach Redis \(\w+ ECONNRESET/);
+      expect(printed).toMatch(/queue: cannot reach Redis \(\w+ ECONNRESET/);
+    } finally {
+      await new Promise((closed) => resetter.close(closed));
+    }
+  }, 30_000);
 });

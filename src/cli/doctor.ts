@@ -1,11 +1,12 @@
 import { lookup } from 'node:dns/promises';
-import type { Redis as RedisClient } from 'ioredis';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { loadSovendusConfig, ENV_VARS, type SovendusEnvConfig } from '../config/env.js';
 import { DEFAULTS } from '../config/fields.js';
 import { SovendusError } from '../errors.js';
 import { createSovendus } from '../sovendus.js';
 import { MemoryTokenStore } from '../stores/memory-store.js';
 import { maskApiKey, maskSecrets, maskUnlessUuid, maskUrl, secretsOf } from './doctor-masks.js';
+import { inVariableTerms } from './doctor-wording.js';
 
 /** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
 export const TEST_TOKEN = '12345-test-123-12345';
@@ -85,6 +86,22 @@ function describeSettings(env: DoctorOptions['env']): Record<string, string> {
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * A client that keeps its connection errors for the report. Without a listener, ioredis prints
+ * each one ("[ioredis] Unhandled error event") beside the doctor's own line, and that noise was
+ * the only place the cause showed: the failed call itself only says "Connection is closed.".
+ */
+function quietClient(Redis: typeof RedisClient, url: string, options: RedisOptions) {
+  const client = new Redis(url, options);
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  /** Why a call failed: the connection's own error when there was one. */
+  const cause = (failure: unknown) => reason(lastError ?? failure);
+  return { client, cause };
+}
+
 async function checkRedis(url: string): Promise<DoctorCheck> {
   const name = 'redis';
   let Redis: typeof RedisClient;
@@ -94,7 +111,7 @@ async function checkRedis(url: string): Promise<DoctorCheck> {
   } catch {
     return { name, ok: false, message: 'REDIS_URL is set, but ioredis is not installed.' };
   }
-  const client = new Redis(url, {
+  const { client, cause } = quietClient(Redis, url, {
     lazyConnect: true,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
@@ -105,7 +122,7 @@ async function checkRedis(url: string): Promise<DoctorCheck> {
     await client.ping();
     return { name, ok: true, message: `answers at ${maskUrl(url)}` };
   } catch (error) {
-    return { name, ok: false, message: `no answer at ${maskUrl(url)}: ${reason(error)}` };
+    return { name, ok: false, message: `no answer at ${maskUrl(url)}: ${cause(error)}` };
   } finally {
     client.disconnect();
   }
@@ -120,7 +137,7 @@ async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
     return undefined;
   }
   const [{ Redis }, { BullMQDeliveryQueue, DEFAULT_QUEUE_NAME }] = modules;
-  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const { client: connection, cause } = quietClient(Redis, url, { maxRetriesPerRequest: null });
   const queue = new BullMQDeliveryQueue({ connection });
   try {
     const [pending, dead] = await Promise.all([queue.pendingCount(), queue.deadCount()]);
@@ -133,7 +150,7 @@ async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
           message: `${counts}: dead conversions ran out of retries or were refused (see the failed jobs)`,
         };
   } catch (error) {
-    return { name: 'queue', ok: false, message: `cannot read the queue: ${reason(error)}` };
+    return { name: 'queue', ok: false, message: `cannot read the queue: ${cause(error)}` };
   } finally {
     await queue.close();
     connection.disconnect();
@@ -190,7 +207,9 @@ async function sendTestDelivery(
   return {
     name,
     ok: false,
-    message: error ? `${error.code}: ${error.message}` : `unexpected result: ${result.status}`,
+    message: error
+      ? `${error.code}: ${inVariableTerms(error.message)}`
+      : `unexpected result: ${result.status}`,
   };
 }
 

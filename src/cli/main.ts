@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { parseArguments } from './arguments.js';
 import { formatReport, runDoctor } from './doctor.js';
+import { packageVersion } from './version.js';
 import { startWorker } from './worker.js';
 
-const USAGE = `Usage: sovendus-express doctor [--send-test] [--json] [--env-file=PATH]
-       sovendus-express worker [--env-file=PATH]
+const USAGE = `Usage: sovendus-express doctor [--send-test] [--json] [--dotenv=PATH]
+       sovendus-express worker [--dotenv=PATH]
+       sovendus-express --version
 
 Checks the Sovendus settings in the environment (SOVENDUS_PRODUCT_ID, SOVENDUS_API_KEY,
 SOVENDUS_API_BASE_URL, REDIS_URL, ...): validates them, prints them with the API key masked,
@@ -11,7 +15,10 @@ checks that Redis answers and that the API host resolves.
 
   --send-test       also send a conversion with the test token 12345-test-123-12345
   --json            print the report as JSON
-  --env-file=PATH   read variables from a .env file first
+  --dotenv=PATH     read variables from a .env file first (variables already set win);
+                    --dotenv PATH works too. It was --env-file=PATH, which Node 20 reads
+                    itself and stops at when the file is missing
+  -v, --version     print the version of sovendus-express
 
 Exit code: 0 when every check passes, 1 when one fails, 2 for a usage error.
 
@@ -19,8 +26,7 @@ worker delivers conversions queued by shops that run with worker: false (BullMQ,
 until SIGINT or SIGTERM.
 `;
 
-function loadEnvFile(flag: string): boolean {
-  const path = flag.slice('--env-file='.length);
+function loadEnvFile(path: string): boolean {
   try {
     process.loadEnvFile(path);
     return true;
@@ -42,39 +48,26 @@ async function runWorkerUntilStopped(): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...flags] = argv;
-  if (command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (command === 'worker') {
-    for (const flag of flags) {
-      if (!flag.startsWith('--env-file=')) {
-        process.stderr.write(`Unknown option ${flag}\n\n${USAGE}`);
-        return 2;
-      }
-      if (!loadEnvFile(flag)) return 2;
-    }
-    return runWorkerUntilStopped();
-  }
-  if (command !== 'doctor') {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  let sendTest = false;
-  let json = false;
-  for (const flag of flags) {
-    if (flag === '--send-test') sendTest = true;
-    else if (flag === '--json') json = true;
-    else if (flag.startsWith('--env-file=')) {
-      if (!loadEnvFile(flag)) return 2;
-    } else {
-      process.stderr.write(`Unknown option ${flag}\n\n${USAGE}`);
+  const request = parseArguments(argv);
+  switch (request.command) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'version':
+      // This file is the process' main script, reached through npm's .bin symlink or directly:
+      // its real path lies inside the package, in whichever build runs.
+      process.stdout.write(`${packageVersion(realpathSync(process.argv[1] ?? ''))}\n`);
+      return 0;
+    case 'usage error':
+      process.stderr.write(`${request.problem === '' ? '' : `${request.problem}\n\n`}${USAGE}`);
       return 2;
-    }
   }
-  const report = await runDoctor({ env: process.env, sendTest });
-  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  if (!request.envFiles.every(loadEnvFile)) return 2;
+  if (request.command === 'worker') return runWorkerUntilStopped();
+  const report = await runDoctor({ env: process.env, sendTest: request.sendTest });
+  process.stdout.write(
+    request.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+  );
   return report.ok ? 0 : 1;
 }
 

@@ -1,3 +1,4 @@
+import type { Redis as RedisClient } from 'ioredis';
 import { loadSovendusConfig } from '../config/env.js';
 import { SovendusConfigError } from '../errors.js';
 import { createSovendus } from '../sovendus.js';
@@ -16,6 +17,36 @@ const consoleLogger: SovendusLogger = {
     console.error(message, JSON.stringify(fields));
   },
 };
+
+/**
+ * One line when a connection to Redis fails and one when it is back, instead of ioredis'
+ * "[ioredis] Unhandled error event" and a stack for every reconnect attempt.
+ */
+function reportOutages(client: RedisClient, name: string): void {
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    console.error(
+      `sovendus-express worker: ${name}: cannot reach Redis (${error.message}); retrying`,
+    );
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    console.error(`sovendus-express worker: ${name}: Redis answers again`);
+  });
+}
+
+/**
+ * QUIT when Redis answers, so that replies still due arrive. Otherwise QUIT would wait in the
+ * offline queue behind the commands already there, for as long as Redis stays away (forever,
+ * on BullMQ's connection): SIGTERM must stop the worker, so the connection is just dropped.
+ */
+async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit();
+  else client.disconnect();
+}
 
 /**
  * `sovendus-express worker`: delivers queued conversions and coupon redemptions in a process of its own, for shops
@@ -39,6 +70,8 @@ export async function startWorker(
   const client = new Redis(redisUrl);
   // BullMQ's worker blocks on its connection, which must never give up on a command.
   const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  reportOutages(client, 'token store');
+  reportOutages(queueConnection, 'queue');
   const sovendus = createSovendus({
     ...options,
     store: new RedisTokenStore({ client }),
@@ -48,6 +81,6 @@ export async function startWorker(
   });
   return async () => {
     await sovendus.close();
-    await Promise.all([client.quit(), queueConnection.quit()]);
+    await Promise.all([client, queueConnection].map(closeClient));
   };
 }

@@ -108,11 +108,18 @@ export function loadSovendusConfig(
   env: Record<string, string | undefined> = process.env,
 ): SovendusEnvConfig {
   const isSet = (name: string) => (env[name] ?? '') !== '';
-  const missing = missingSettings({
-    productId: isSet(ENV_VARS.productId),
-    apiKey: isSet(ENV_VARS.apiKey),
-    coupons: isSet(ENV_VARS.couponTrafficSourceNumber),
-  }).map(({ setting, message }) => {
+  const missing = missingSettings(
+    {
+      productId: isSet(ENV_VARS.productId),
+      apiKey: isSet(ENV_VARS.apiKey),
+      coupons: isSet(ENV_VARS.couponTrafficSourceNumber),
+    },
+    {
+      verb: 'set',
+      conversions: `${ENV_VARS.productId} and ${ENV_VARS.apiKey}`,
+      coupons: ENV_VARS.couponTrafficSourceNumber,
+    },
+  ).map(({ setting, message }) => {
     const names = setting
       ? ENV_VARS[setting]
       : `${ENV_VARS.productId} + ${ENV_VARS.apiKey}, or ${ENV_VARS.couponTrafficSourceNumber}`;

@@ -117,15 +117,31 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * Conversions need a product id and an API key; coupon redemption needs a traffic source
- * number; a shop wants at least one of them. Says which settings are missing, by option name,
- * for both the options schema and the environment loader.
+ * How a message about missing settings names them: by option for `createSovendus`, by variable
+ * for the environment, so that no sentence mixes the two.
  */
-export function missingSettings(given: {
-  productId: boolean;
-  apiKey: boolean;
-  coupons: boolean;
-}): { setting: 'productId' | 'apiKey' | undefined; message: string }[] {
+export interface SettingWords {
+  /** What the reader does: "give" options, "set" variables. */
+  verb: 'give' | 'set';
+  /** The product id and the API key, together. */
+  conversions: string;
+  /** What turns coupon redemption on. */
+  coupons: string;
+}
+
+/**
+ * Conversions need a product id and an API key; coupon redemption needs a traffic source
+ * number; a shop wants at least one of them. Says which settings are missing, by option name
+ * (`setting`), in the words of the caller (`message`).
+ */
+export function missingSettings(
+  given: {
+    productId: boolean;
+    apiKey: boolean;
+    coupons: boolean;
+  },
+  words: SettingWords,
+): { setting: 'productId' | 'apiKey' | undefined; message: string }[] {
   if (given.productId || given.apiKey) {
     return (['productId', 'apiKey'] as const)
       .filter((setting) => !given[setting])
@@ -135,8 +151,7 @@ export function missingSettings(given: {
   return [
     {
       setting: undefined,
-      message:
-        'give productId and apiKey (conversions), the coupons settings (voucher codes), or both',
+      message: `${words.verb} ${words.conversions} (conversions), ${words.coupons} (voucher codes), or both`,
     },
   ];
 }

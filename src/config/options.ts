@@ -121,11 +121,14 @@ const optionsSchema = z
   })
   .strict()
   .superRefine((options, context) => {
-    const missing = missingSettings({
-      productId: options.productId !== undefined,
-      apiKey: options.apiKey !== undefined,
-      coupons: options.coupons !== undefined,
-    });
+    const missing = missingSettings(
+      {
+        productId: options.productId !== undefined,
+        apiKey: options.apiKey !== undefined,
+        coupons: options.coupons !== undefined,
+      },
+      { verb: 'give', conversions: 'productId and apiKey', coupons: 'the coupons settings' },
+    );
     for (const { setting, message } of missing) {
       context.addIssue({ code: 'custom', path: setting ? [setting] : [], message });
     }

@@ -6,23 +6,21 @@ export interface RunningShop {
   url: URL;
   /** Everything it printed so far. */
   output(): string;
-  stop(): void;
+  /** SIGTERM to `npm start`, as a process manager stops it; resolves when npm has exited. */
+  stop(): Promise<void>;
 }
 
-/** Runs `npm start`'s command, as a newcomer would, and waits for the URL it prints. */
+/** Runs `npm start`, as a newcomer would, and waits for the URL it prints. */
 export async function startExampleShop(env: Record<string, string>): Promise<RunningShop> {
   const inherited = Object.entries(process.env).filter(
     ([name]) => !name.startsWith('SOVENDUS_') && name !== 'REDIS_URL',
   );
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', 'example-app/start.ts'],
-    {
-      cwd: resolve(__dirname, '../..'),
-      env: { ...Object.fromEntries(inherited), PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn('npm', ['start'], {
+    cwd: resolve(__dirname, '../..'),
+    env: { ...Object.fromEntries(inherited), PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -34,13 +32,16 @@ export async function startExampleShop(env: Record<string, string>): Promise<Run
       const match = /Open (http:\/\/\S+) and buy/.exec(output);
       if (match?.[1]) found(new URL(match[1]));
     });
-    child.once('exit', (code) => {
+    void exited.then((code) => {
       failed(new Error(`the example shop exited (${code}): ${output}`));
     });
   });
   return {
     url,
     output: () => output,
-    stop: () => child.kill('SIGTERM'),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }

@@ -1,0 +1,39 @@
+import { ENV_VARS } from '../config/env.js';
+
+/*
+ * The package's errors name options (`the apiBaseUrl option`, `coupons.trafficSourceNumber`),
+ * which is right for a shop that calls createSovendus. The doctor reads variables, and its
+ * report, which lists them, must name those instead: one sentence never mixes the two.
+ */
+
+/** The options a Sovendus answer can point at, and the variables that set them. */
+const VARIABLE_OF_OPTION: Record<string, string> = {
+  productId: ENV_VARS.productId,
+  apiKey: ENV_VARS.apiKey,
+  apiBaseUrl: ENV_VARS.apiBaseUrl,
+  'coupons.trafficSourceNumber': ENV_VARS.couponTrafficSourceNumber,
+  'coupons.trafficMediumPublicId': ENV_VARS.couponTrafficMediumPublicId,
+  'coupons.apiBaseUrl': ENV_VARS.couponApiBaseUrl,
+  // The coupon API's 404 speaks of the number by its own name, without `coupons.`.
+  trafficSourceNumber: ENV_VARS.couponTrafficSourceNumber,
+  trafficMediumPublicId: ENV_VARS.couponTrafficMediumPublicId,
+};
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Per option: "the X option" (and "VAR / the X option", where a message names both) or X alone,
+ * never X inside a longer name (`apiBaseUrl` in `coupons.apiBaseUrl`).
+ */
+const REWRITES = Object.entries(VARIABLE_OF_OPTION).map(([option, variable]) => ({
+  pattern: new RegExp(
+    `(?:${variable} / )?\\bthe ${escape(option)} option\\b|(?<![\\w.])${escape(option)}(?!\\w)`,
+    'g',
+  ),
+  variable,
+}));
+
+/** `message` with every option it names replaced by its environment variable. */
+export function inVariableTerms(message: string): string {
+  return REWRITES.reduce((text, { pattern, variable }) => text.replace(pattern, variable), message);
+}
