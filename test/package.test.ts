@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { STRICT_SHOP_COMPILER_OPTIONS } from './support/consumer-project.js';
 
 /**
  * The package as users get it (built by `npm test` before jest runs): built with tsc, resolved through its `exports` map by real
@@ -89,15 +90,7 @@ it('type-checks in a strict TypeScript Express app, ESM and CommonJS alike', () 
   writeFileSync(
     join(consumer, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext',
-        target: 'es2022',
-        strict: true,
-        noEmit: true,
-        skipLibCheck: false,
-        esModuleInterop: true,
-        types: ['node'],
-      },
+      compilerOptions: { module: 'nodenext', ...STRICT_SHOP_COMPILER_OPTIONS },
       files: ['app.mts', 'app.cts'],
     }),
   );
