@@ -2,7 +2,7 @@
 // snippet, measured in one run. Shops run on CPU 0; the load generator, Redis and the fake API
 // on CPU 1. Both shops of a comparison run at once and take alternating short bursts, over
 // several fresh pairs of shop processes; the table reports the median of the per-burst ratios.
-// See README "Performance".
+// See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -17,11 +17,13 @@ export type SovendusErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
+/** What the error classes take besides their code: what Sovendus answered, and why. */
 export interface SovendusErrorDetails {
   /** HTTP status of Sovendus' answer, when there was one. */
   status?: number | undefined;
   /** The message Sovendus sent back, when there was one. */
   sovendusMessage?: string | undefined;
+  /** The underlying error, kept as the error's `cause`. */
   cause?: unknown;
   /** Replaces the default message: the same answer means different things in each Sovendus API. */
   message?: string | undefined;
@@ -41,9 +43,13 @@ const BRAND = Symbol.for('sovendus-express.SovendusError');
  */
 export class SovendusError extends Error {
   override readonly name: string = 'SovendusError';
+  /** Stable, to switch on. */
   readonly code: SovendusErrorCode;
+  /** Sovendus' HTTP status, when it answered. */
   readonly status: number | undefined;
+  /** Whether trying the same delivery again later can succeed. */
   readonly retryable: boolean;
+  /** Sovendus' own message, a short excerpt without any piece of the API key. */
   readonly sovendusMessage: string | undefined;
 
   constructor(
@@ -162,6 +168,7 @@ export class SovendusInvalidTokenError extends SovendusError {
  */
 export class SovendusValidationError extends SovendusError {
   override readonly name = 'SovendusValidationError';
+  /** Every problem with the input, one message each. */
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super('INVALID_INPUT', `Invalid input: ${problems.join('; ')}.`, false);

@@ -15,6 +15,7 @@ export class SovendusEventHub {
 
   constructor(private readonly onListenerError: (error: unknown) => void) {}
 
+  /** Adds a listener; returns a function that removes it. */
   on<E extends keyof SovendusEvents>(event: E, listener: Listener<E>): () => void {
     let listeners = this.#listeners.get(event);
     if (listeners === undefined) {
@@ -27,6 +28,7 @@ export class SovendusEventHub {
     };
   }
 
+  /** Calls every listener of `event`; one that throws or rejects goes to `onListenerError`. */
   emit<E extends keyof SovendusEvents>(event: E, payload: SovendusEvents[E]): void {
     const listeners = this.#listeners.get(event);
     if (listeners === undefined) return;

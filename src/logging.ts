@@ -11,6 +11,7 @@ const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 const ignore = (): void => undefined;
 
+/** Wraps the shop's logger: a missing level is silent, a throw or rejection ignored. */
 export function createLog(logger: SovendusLogger | undefined): Log {
   const log = {} as Log;
   for (const level of LEVELS) {

@@ -10,8 +10,10 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Values broken front ends have been seen to send instead of a token. */
 const PLACEHOLDERS = new Set(['undefined', 'null']);
 
+/** A valid token, or why a value is not one. */
 export type TokenCheck = { ok: true; token: string } | { ok: false; reason: string };
 
+/** Checks a token parameter's value: ASCII letters, digits, `-`, `_`, 1 to 128 of them. */
 export function checkToken(value: unknown): TokenCheck {
   if (typeof value !== 'string') return { ok: false, reason: 'it is not a string' };
   if (value.length === 0) return { ok: false, reason: 'it is empty' };

@@ -71,7 +71,9 @@ export type ClaimKeysOf = (entry: Pick<StoredToken, 'productId' | 'token'>) => s
 
 /** The session token a delivery used up: deleted once it is accepted, unless a newer click replaced it. */
 export interface ConsumedToken {
+  /** The session whose token it is. */
   sessionKey: string;
+  /** Deleted only while the session still holds this token: a newer click is kept. */
   token: string;
 }
 
@@ -151,10 +153,10 @@ export interface StoreBreakerOptions {
    */
   timeouts?: number;
   /**
-   * How long new store calls (saving or reading a token, taking claims) are refused once
-   * `timeouts` were missed in a row, in milliseconds; then one call probes the store, and the
-   * others go out again once it answers in time. Default `1000`. Calls that settle a send
-   * already made (recording it accepted, releasing its claims) are never refused.
+   * How long new store calls are refused once `timeouts` were missed in a row, in milliseconds.
+   * Refused are saving or reading a token and taking claims; calls that settle a send already
+   * made (recording it accepted, releasing its claims) never are. Then one call probes the
+   * store, and the others go out again once it answers in time. Default `1000`.
    */
   coolDownMs?: number;
   /**
@@ -177,8 +179,8 @@ export interface StoreBreakerOptions {
  */
 export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> {
   /**
-   * The Sovendus external product id (a UUID), or a function that picks it per landing request
-   * (per country, per path...). The function runs when the token is captured, and its answer is
+   * The Sovendus external product id (a UUID), or a function that picks it per landing request.
+   * A function (per country, per path...) runs when the token is captured, and its answer is
    * stored with the token, so the conversion goes to the campaign the visitor came from. It
    * must answer at once: a promise is refused (a `failed` capture, `INVALID_CONFIG`).
    * Required for conversions, with `apiKey`; a shop that only redeems coupons leaves both out.
@@ -186,22 +188,29 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
   productId?: string | ((req: Req) => string) | undefined;
   /**
    * The Sovendus API key, required with `productId`. A server secret: it is never logged,
-   * serialized or sent to a browser.
+   * serialized or sent to a browser. Letters, digits, `-` and `_`.
    */
   apiKey?: string | undefined;
   /** Coupon redemption (`redeemCoupon`). Shops that only track conversions leave it out. */
   coupons?: CouponOptions | undefined;
-  /** Where tokens live. Default: a `MemoryTokenStore` (one process only; warns under `NODE_ENV=production`). */
+  /**
+   * Where tokens and send claims live: a `RedisTokenStore` in production. Default: a
+   * `MemoryTokenStore` (one process only; a warning says so once under `NODE_ENV=production`).
+   */
   store?: TokenStore | undefined;
   /** The API's origin. Default `https://press-order-api.sovendus.com`. Point it at the fake API in tests. */
   apiBaseUrl?: string | undefined;
-  /** How long a captured token is kept, in seconds. Default `2592000` (30 days, as Sovendus documents). */
+  /**
+   * How long a captured token is kept, and a sent conversion remembered, in seconds.
+   * Default `2592000` (30 days, as Sovendus documents).
+   */
   ttlSeconds?: number | undefined;
   /**
-   * How long a checkout (or `sendConversion`, `redeemCoupon`) waits for Sovendus, retries
-   * included, in milliseconds. Default `2000`. When it runs out the request goes on with a
-   * `queued` (with a queue) or `failed` result, but a call already made is not abandoned: it
-   * goes on for up to `sendLimitMs`, and its outcome is recorded and emitted when it comes.
+   * How long a checkout waits for Sovendus, retries included, in milliseconds. The same bounds
+   * `sendConversion` and `redeemCoupon`. Default `2000`. When it runs out the request goes on
+   * with a `queued` (with a queue) or `failed` result, but a call already made is not
+   * abandoned: it goes on for up to `sendLimitMs`, and its outcome is recorded and emitted when
+   * it comes.
    */
   timeoutMs?: number | undefined;
   /**
@@ -220,10 +229,13 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * While the store hangs, new store calls are refused instead of queued behind the ones it
    * has not answered: a landing is then served without its token kept, a checkout fails (or is
    * queued) as when the store is down. Defaults: after 5 timeouts in a row, for 1000 ms; never
-   * more than 1000 calls unanswered.
+   * more than 1000 calls unanswered. See docs/hardening.md, "When Redis hangs".
    */
   storeBreaker?: StoreBreakerOptions | undefined;
-  /** The query parameter that carries the token. Default `sovReqToken` (Sovendus can rename it for you). */
+  /**
+   * The query parameter that carries the token, matched literally (not percent-decoded).
+   * Default `sovReqToken` (Sovendus can rename it for you).
+   */
   queryParam?: string | undefined;
   /**
    * Identifies the visitor's session. Default: express-session's `req.sessionID`.
@@ -231,21 +243,27 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * must answer at once: a promise is refused, as a throw is (`INVALID_CONFIG`).
    */
   getSessionKey?: ((req: Req) => string | undefined) | undefined;
-  /** A pino-compatible logger. Default: silent. */
+  /**
+   * A pino-compatible logger. It is called as `(object, message)`, at `debug`, `info`, `warn`
+   * and `error`; a throw or rejection is ignored. Tokens appear by their first 8 characters
+   * only. Default: silent.
+   */
   logger?: SovendusLogger | undefined;
   /**
-   * The `fetch` used for API calls. Default: the global `fetch`. It is called with
-   * `redirect: 'error'`: a redirect is never followed, as it would carry the API key elsewhere.
+   * The `fetch` used for API calls (one with a proxy agent, say). Default: the global `fetch`.
+   * It is called with `redirect: 'error'`: a redirect is never followed, as it would carry the
+   * API key elsewhere.
    */
   fetch?: typeof globalThis.fetch | undefined;
   /**
-   * A durable queue for conversions that still fail transiently after the in-request retries,
-   * e.g. `new BullMQDeliveryQueue({ connection })` from `sovendus-express/bullmq`. Without it
-   * such a conversion is a `failed` result, and its token stays stored for the next checkout.
+   * A durable queue for deliveries that still fail transiently after the in-request retries.
+   * The package ships `new BullMQDeliveryQueue({ connection })` (`sovendus-express/bullmq`).
+   * Without it such a conversion is a `failed` result, and its token stays stored for the next
+   * checkout; coupon redemptions use the same queue.
    */
   queue?: DeliveryQueue | undefined;
   /**
-   * Whether this instance also delivers queued conversions (a BullMQ worker). Default `true`;
+   * Whether this instance also delivers queued deliveries (a BullMQ worker). Default `true`;
    * set `false` where a separate `sovendus-express worker` process does it.
    */
   worker?: boolean | undefined;
@@ -267,8 +285,11 @@ export interface SendConversionOptions extends CompleteOptions {
 
 /** What identifies a conversion in results and events. */
 export interface ConversionFacts {
+  /** The token, as captured. */
   token: string;
+  /** The product id it was captured for. */
   productId: string;
+  /** The shop's order id, as text, when one was given. */
   orderId?: string | undefined;
 }
 
@@ -276,6 +297,7 @@ export interface ConversionFacts {
 export interface RedemptionFacts {
   /** The voucher code, trimmed. */
   couponCode: string;
+  /** The shop's order id, as text, when one was given. */
   orderId?: string | undefined;
 }
 
@@ -315,7 +337,9 @@ export type ConversionSent = DeliverySent<ConversionFacts>;
 export interface ConversionNoToken {
   status: 'no_token';
 }
+/** This order or token was already converted, or is being sent right now. */
 export type ConversionDuplicate = DeliveryDuplicate<ConversionFacts>;
+/** It failed transiently and waits in the durable queue: nothing for the shop to do. */
 export type ConversionQueued = DeliveryQueued<ConversionFacts>;
 /** The conversion failed; a session's token stays stored, so a later checkout can send it. */
 export type ConversionFailed = DeliveryFailed<ConversionFacts>;
@@ -324,9 +348,13 @@ export type ConversionFailed = DeliveryFailed<ConversionFacts>;
 export type ConversionResult =
   ConversionSent | ConversionNoToken | ConversionDuplicate | ConversionQueued | ConversionFailed;
 
+/** Sovendus received the redemption (HTTP 200). */
 export type RedemptionSent = DeliverySent<RedemptionFacts>;
+/** This order and code were already reported, or are being sent right now. */
 export type RedemptionDuplicate = DeliveryDuplicate<RedemptionFacts>;
+/** It failed transiently and waits in the durable queue. */
 export type RedemptionQueued = DeliveryQueued<RedemptionFacts>;
+/** The redemption did not go through; `error` says why. */
 export type RedemptionFailed = DeliveryFailed<RedemptionFacts>;
 
 /** What `redeemCoupon()` resolves to: the conversion statuses, but for a voucher code. It never rejects. */

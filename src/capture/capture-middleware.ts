@@ -8,16 +8,21 @@ import type { BoundedStore } from '../stores/bounded-store.js';
 import type { Middleware } from '../types.js';
 import { readQueryToken } from './query.js';
 
+/** What the capture middleware needs from its Sovendus instance. */
 export interface CaptureOptions {
+  /** The `queryParam` option: the token's query parameter. */
   queryParam: string;
+  /** How long a token is kept, in seconds. */
   ttlSeconds: number;
   /** Already bounded by `boundStore`, so a save can hold a request no longer than its deadline. */
   store: BoundedStore;
+  /** Where the visitor's session key comes from. */
   sessions: SessionAccess;
   /** The landing request's product id; throws `SovendusConfigError` when it cannot be had. */
   productIdFor: (req: IncomingMessage) => string;
   /** Sets `req.sovendus`. */
   attach: (req: IncomingMessage) => void;
+  /** Hears `captured`, `rejected` and `failed`. */
   events: SovendusEventHub;
   log: Log;
 }

@@ -1,5 +1,6 @@
 import { checkToken, type TokenCheck } from '../token.js';
 
+/** The token parameter of a URL: absent, or present and checked (valid, or why not). */
 export type QueryToken = { found: false } | ({ found: true } & TokenCheck);
 
 const NOT_FOUND: QueryToken = { found: false };

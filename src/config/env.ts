@@ -39,13 +39,21 @@ export const ENV_VARS = {
 export interface SovendusEnvConfig {
   /** With `apiKey`, for conversions; a coupon-only shop sets neither. */
   productId?: string | undefined;
+  /** `SOVENDUS_API_KEY`. */
   apiKey?: string | undefined;
+  /** `SOVENDUS_API_BASE_URL`. */
   apiBaseUrl?: string | undefined;
+  /** `SOVENDUS_TTL_SECONDS`. */
   ttlSeconds?: number | undefined;
+  /** `SOVENDUS_TIMEOUT_MS`. */
   timeoutMs?: number | undefined;
+  /** `SOVENDUS_STORE_TIMEOUT_MS`. */
   storeTimeoutMs?: number | undefined;
+  /** `SOVENDUS_SEND_LIMIT_MS`. */
   sendLimitMs?: number | undefined;
+  /** `SOVENDUS_RETRY_ATTEMPTS`, as `retry.attempts`. */
   retry?: { attempts: number } | undefined;
+  /** `SOVENDUS_QUERY_PARAM`. */
   queryParam?: string | undefined;
   /** `REDIS_URL`: connect a `RedisTokenStore` to it; when unset, the memory store is used. */
   redisUrl?: string | undefined;

@@ -7,8 +7,10 @@ import { z } from 'zod';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What a product id must be, as error messages say it. */
 export const PRODUCT_ID_RULE = 'must be a UUID such as 9bc72425-902c-3abf-9db8-8b186d7cb160';
 
+/** A product id: a UUID. */
 export const productIdField = z.string({ error: 'is required' }).regex(UUID, PRODUCT_ID_RULE);
 
 /** The same rule as `productIdField`, without a schema's cost: it runs on every conversion. */
@@ -16,6 +18,7 @@ export const isProductId = (value: unknown): boolean =>
   typeof value === 'string' && UUID.test(value);
 
 // The key is validated without ever quoting it back: messages name the rule, not the value.
+/** An API key: 1-256 letters, digits, `-` and `_`. */
 export const apiKeyField = z
   .string({ error: 'is required' })
   .min(1, 'is required')
@@ -33,6 +36,7 @@ export const trafficSourceNumberField = z
   .union([z.number().transform(String), z.string()], { error: 'must be a number such as 1234' })
   .pipe(trafficSourceNumberText);
 
+/** A traffic medium id: a UUID. */
 export const trafficMediumPublicIdField = z
   .string()
   .regex(UUID, 'must be a UUID such as e59c9966-f9ad-477b-8df8-826fb9a690f7');
@@ -67,6 +71,7 @@ function hasUserinfo(value: string): boolean {
   return username !== '' || password !== '';
 }
 
+/** A base URL: http(s), no query, fragment or credentials; trailing slashes dropped. */
 export const apiBaseUrlField = z
   .string()
   .refine(isHttpUrl, { error: 'must be an http(s) URL without query or fragment', abort: true })
@@ -84,26 +89,38 @@ const positiveInt = (max: number) =>
     .min(1, 'must be at least 1')
     .max(max, `must be at most ${max}`);
 
+/** `ttlSeconds`: whole seconds, at most a year. */
 export const ttlSecondsField = positiveInt(365 * 24 * 3600);
+/** `timeoutMs`: at most 2 minutes. */
 export const timeoutMsField = positiveInt(120_000);
+/** `sendLimitMs`: at most 5 minutes. */
 export const sendLimitMsField = positiveInt(300_000);
+/** `storeTimeoutMs`: at most a minute. */
 export const storeTimeoutMsField = positiveInt(60_000);
+/** `retry.attempts`: 1 to 10. */
 export const attemptsField = positiveInt(10);
+/** `storeBreaker.timeouts`. */
 export const breakerTimeoutsField = positiveInt(1_000);
+/** `storeBreaker.coolDownMs`: at most 10 minutes. */
 export const coolDownMsField = positiveInt(600_000);
+/** `storeBreaker.maxPendingCalls`. */
 export const maxPendingCallsField = positiveInt(1_000_000);
+/** `retry.minDelayMs` and `retry.maxDelayMs`: at most a minute. */
 export const delayMsField = positiveInt(60_000);
 
+/** `queryParam`: a name that needs no percent-encoding. */
 export const queryParamField = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"');
 
+/** `REDIS_URL`: a redis:// or rediss:// URL. */
 export const redisUrlField = z
   .string()
   .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), {
     error: 'must be a redis:// or rediss:// URL',
   });
 
+/** The defaults of the options that have one (`worker`'s is in the options schema). */
 export const DEFAULTS = {
   apiBaseUrl: 'https://press-order-api.sovendus.com',
   couponApiBaseUrl: 'https://coupon-api.sovendus.com',

@@ -6,6 +6,7 @@ import {
 import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/api-sender.js';
 import { transientFailure, unexpectedStatus } from '../delivery/response.js';
 
+/** The conversion API of Sovendus, as the delivery service calls it. */
 export interface ConversionApi {
   /** Posts one conversion, retrying transient failures. Never rejects. */
   send(productId: string, token: string, watcher: SendWatcher): Promise<ApiOutcome>;

@@ -3,6 +3,7 @@ import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/ap
 import { transientFailure, unexpectedStatus } from '../delivery/response.js';
 import type { Redemption } from './redemption-input.js';
 
+/** The coupon API of Sovendus, as the delivery service calls it. */
 export interface CouponApi {
   /** Posts one redemption, retrying transient failures. Never rejects. */
   send(redemption: Redemption, watcher: SendWatcher): Promise<ApiOutcome>;
@@ -40,6 +41,7 @@ export const classifyCouponFailure: ApiCall['classifyFailure'] = (
   return unexpectedStatus(details, 'coupons.apiBaseUrl');
 };
 
+/** The `coupons` option, resolved, and the sender that makes the calls. */
 export interface CouponApiOptions {
   trafficSourceNumber: string;
   trafficMediumPublicId?: string | undefined;

@@ -5,7 +5,9 @@ import { normalizeOrderId } from '../order-id.js';
 
 /** A redemption as it is sent and queued: validated, normalized, the e-mail already hashed. */
 export interface Redemption {
+  /** Trimmed; printable ASCII without spaces. */
   couponCode: string;
+  /** The order id, as text. */
   orderId?: string | undefined;
   /** A decimal string with two places, e.g. `"12.30"`. */
   orderValue?: string | undefined;

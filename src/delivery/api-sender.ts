@@ -6,17 +6,21 @@ import { redirected, type FailedAttempt } from './response.js';
 import { readSovendusMessage } from './sovendus-message.js';
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
+/** The options `createApiSender` takes: the timing options, retries, and the `fetch`. */
 export interface ApiSenderOptions {
   /** How long after a send began another attempt may still begin: the caller's wait. */
   waitMs: number;
   /** The hard limit of one attempt, whatever `fetch` does with its signal. */
   sendLimitMs: number;
+  /** The `retry` option, resolved. */
   retry: RetryPolicy;
+  /** The `fetch` option, or the global one. */
   fetch: typeof globalThis.fetch;
 }
 
 /** One call to a Sovendus API: where, what, and how to read its answers. */
 export interface ApiCall {
+  /** Where to post it. */
   url: string;
   /** The JSON body, already serialized. */
   body: string;
@@ -52,6 +56,7 @@ export interface SendWatcher {
   resend(reason: ResendReason): void;
 }
 
+/** Posts calls to Sovendus by the retry rules of this file. */
 export interface ApiSender {
   /** Posts the call, and again by the rules below while the caller's wait lasts. Never rejects. */
   send(call: ApiCall, watcher: SendWatcher): Promise<ApiOutcome>;

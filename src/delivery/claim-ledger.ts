@@ -64,8 +64,11 @@ export const conversionClaimKeys =
 
 /** Claims this sender holds, until `endsAt`. */
 export interface Claim {
+  /** The store keys of the claims. */
   keys: readonly string[];
+  /** Who holds them: one owner per take. */
   owner: string;
+  /** When the lease ends, in milliseconds since the epoch. */
   endsAt: number;
   /** `resumed`: an earlier sender's call may have been taken; sending may double it. */
   outcome: 'acquired' | 'resumed';
@@ -81,6 +84,7 @@ export type Taken =
 /** How a send that held claims ended. */
 export type SendEnd = 'accepted' | 'not-accepted' | 'unknown';
 
+/** What the claim ledger needs: the store, its bounds, and where background work is kept. */
 export interface ClaimLedgerOptions {
   /** The shop's store, as given: the ledger bounds each call itself, to watch late landings. */
   store: TokenStore;
@@ -90,14 +94,16 @@ export interface ClaimLedgerOptions {
   leaseMs: number;
   /** How long "sent" records (and claims that ran out) are kept, in seconds. */
   ttlSeconds: number;
+  /** Where late landings and records are logged. */
   log: Log;
   /** Keeps background work (late landings, late records) in view of `close()`. */
   track: (work: Promise<unknown>) => void;
+  /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass their own. */
   now?: () => number;
 }
 
+/** Takes, settles and gives back the claims that make each delivery go out once. */
 export interface ClaimLedger {
-  /** Takes `keys`; `onLateClaim` runs if the take misses its deadline but lands taken. */
   /**
    * Takes `keys` for a request. `onLateClaim` (none: nobody to hand it to) runs when claims
    * are taken after the request gave up: the call missed its deadline but landed, or failed
@@ -122,6 +128,7 @@ export interface ClaimLedger {
 const isTaken = (outcome: ClaimOutcome): outcome is Claim['outcome'] =>
   outcome === 'acquired' || outcome === 'resumed';
 
+/** The claim ledger over the shop's store, each store call bounded by `storeTimeoutMs`. */
 export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   const { store, storeTimeoutMs, leaseMs, ttlSeconds, log, track } = options;
   const now = options.now ?? Date.now;

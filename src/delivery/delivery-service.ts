@@ -34,6 +34,7 @@ import { createReport } from './report.js';
 import { createDeliverNow } from './request-delivery.js';
 import { createSendAndSettle } from './send-and-settle.js';
 
+/** Everything the delivery service is wired from. */
 export interface DeliveryServiceOptions {
   /** Absent when the shop gave no productId and apiKey: it only redeems coupons. */
   conversionApi: ConversionApi | undefined;
@@ -41,8 +42,11 @@ export interface DeliveryServiceOptions {
   couponApi: CouponApi | undefined;
   /** The shop's store; the claim ledger bounds every call it makes. */
   store: TokenStore;
+  /** Where results are emitted as events. */
   events: SovendusEventHub;
+  /** The shop's logger, made safe. */
   log: Log;
+  /** How long "sent" records are kept, in seconds. */
   ttlSeconds: number;
   /** How long a send claim lives: longer than any send can take, so it never ends mid-send. */
   leaseMs: number;
@@ -64,10 +68,13 @@ export interface CheckoutSession {
   captured(): boolean;
 }
 
+/** The three entry points a shop calls, the queue's, and `idle()` for `close()`. */
 export interface DeliveryService {
+  /** `sovendus.sendConversion()`. Never rejects. */
   sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
   /** Sends the conversion of a checkout's session. */
   completeSession(session: CheckoutSession, options: CompleteOptions): Promise<ConversionResult>;
+  /** `sovendus.redeemCoupon()`. Never rejects. */
   redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
   /** Delivers a conversion or redemption from the durable queue. */
   deliverQueued: DeliverQueued;

@@ -8,6 +8,7 @@ import type { DeliveryQueue, QueuedDelivery } from '../queue/delivery-queue.js';
  */
 export type Enqueue = (delivery: QueuedDelivery, delayMs?: number) => Promise<boolean>;
 
+/** The queue's add, bounded by `storeTimeoutMs` and logged when it fails. */
 export function createEnqueue(
   queue: DeliveryQueue,
   storeTimeoutMs: number,

@@ -29,8 +29,11 @@ import { conversionClaimKeys, couponClaimKey } from './claim-ledger.js';
 
 /** Input that cannot be delivered, and why: what a `failed` result and its log line say. */
 export interface Rejection<Facts> {
+  /** What is known of the delivery. */
   facts: Partial<Facts>;
+  /** Log fields, with the token or code shortened. */
   logFields: Record<string, unknown>;
+  /** Why it cannot be delivered (`INVALID_INPUT`, `INVALID_TOKEN`...). */
   error: SovendusError;
 }
 
@@ -39,6 +42,7 @@ export interface Rejection<Facts> {
  * the queue, failing open) is one mechanism for both.
  */
 export interface Kind<Delivery extends QueuedDelivery, Facts> {
+  /** The `kind` its queued deliveries carry. */
   name: Delivery['kind'];
   /** For log lines and messages. */
   noun: string;
@@ -56,13 +60,19 @@ export interface Kind<Delivery extends QueuedDelivery, Facts> {
   send: ((delivery: Delivery, watcher: SendWatcher) => Promise<ApiOutcome>) | undefined;
   /** Why `send` is missing. */
   notConfigured: string;
+  /** Emits its `sent` event. */
   sent(result: DeliverySent<Facts>): void;
+  /** Emits its `queued` event. */
   queued(result: DeliveryQueued<Facts>): void;
+  /** Emits its `dead` event. */
   dead(facts: Facts, error: SovendusError): void;
+  /** Emits `failed`, with its stage. */
   failed(facts: Partial<Facts>, error: SovendusError): void;
 }
 
+/** A conversion, as the delivery mechanism sees it. */
 export type ConversionKind = Kind<QueuedConversion, ConversionFacts>;
+/** A coupon redemption, as the delivery mechanism sees it. */
 export type RedemptionKind = Kind<QueuedRedemption, RedemptionFacts>;
 
 /** Tells a delivery from the rejection of its input. */
@@ -112,11 +122,13 @@ export function checkRedemption(
   return { kind: 'redemption', ...parsed, emailHash };
 }
 
+/** What the two kinds are made from. */
 export interface KindsOptions {
   /** Absent when the shop gave no productId and apiKey: it only redeems coupons. */
   conversionApi: ConversionApi | undefined;
   /** Absent when the shop gave no `coupons` option. */
   couponApi: CouponApi | undefined;
+  /** Where their events go. */
   events: SovendusEventHub;
   /** The product id for `sendConversion` calls that give none (the option, when it is a string). */
   defaultProductId: string | undefined;

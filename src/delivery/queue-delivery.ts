@@ -24,6 +24,7 @@ const BUSY = new SovendusError(
   true,
 );
 
+/** What the queue's side of the delivery service is wired from. */
 export interface QueueDeliveryOptions {
   conversion: ConversionKind;
   redemption: RedemptionKind;

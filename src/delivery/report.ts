@@ -11,17 +11,20 @@ import type { Kind, Rejection } from './kinds.js';
  * through here, so that a shop sees the same words for the same fate wherever it was decided.
  */
 export interface Report {
+  /** A delivery that did not go through: logged, `failed` emitted, its result returned. */
   failed<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     rejection: Rejection<F>,
     attempts: number,
   ): DeliveryFailed<F>;
+  /** A delivery put in the durable queue: logged, `queued` emitted, its result returned. */
   queued<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     delivery: D,
     error: SovendusError,
     attempts: number,
   ): DeliveryQueued<F>;
+  /** A queued delivery given up: logged, `dead` emitted, the queue told to keep it. */
   dead<D extends QueuedDelivery, F>(
     kind: Kind<D, F>,
     facts: Partial<F>,
@@ -31,6 +34,7 @@ export interface Report {
   resend<D extends QueuedDelivery, F>(kind: Kind<D, F>, delivery: D, reason: ResendReason): void;
 }
 
+/** Reports through the shop's logger and the instance's events. */
 export function createReport(log: Log, events: SovendusEventHub): Report {
   return {
     failed(kind, { facts, logFields, error }, attempts) {

@@ -25,6 +25,7 @@ export type DeliverNow = <D extends QueuedDelivery, F>(
   queuedFollowUp?: boolean,
 ) => Promise<RequestResult<F>>;
 
+/** What the request's side of the delivery service is wired from. */
 export interface RequestDeliveryOptions {
   ledger: ClaimLedger;
   report: Report;
@@ -37,6 +38,7 @@ export interface RequestDeliveryOptions {
   waitMs: number;
 }
 
+/** Sends a delivery for a request, waiting at most `waitMs`, queueing what is not settled. */
 export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
   const { ledger, report, log, sendAndSettle, enqueue, track, leaseMs, waitMs } = options;
   const enqueueNow = (delivery: QueuedDelivery, delayMs?: number) =>

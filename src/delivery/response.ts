@@ -1,5 +1,6 @@
 import { SovendusError, SovendusUnavailableError, type SovendusErrorDetails } from '../errors.js';
 
+/** An answer that was not a 200, read: the typed error, and its `Retry-After` if any. */
 export interface FailedAttempt {
   ok: false;
   error: SovendusError;

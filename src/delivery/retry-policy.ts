@@ -12,8 +12,11 @@
  *   connection may double one, and is reported as a `resend`.
  */
 export interface RetryPolicy {
+  /** Attempts in all, the first included. */
   attempts: number;
+  /** The first backoff delay; it doubles each retry, with jitter. */
   minDelayMs: number;
+  /** The longest backoff delay, and the cap on a `Retry-After`. */
   maxDelayMs: number;
 }
 

@@ -13,7 +13,9 @@ export type SendResult<Facts> =
 
 /** A send under way: `watcher.attempts` counts its calls so far. */
 export interface Sending<Facts> {
+  /** Follows the send while it runs. */
   watcher: SendWatcher;
+  /** Resolves once the send ended and its claims are settled. */
   ended: Promise<SendResult<Facts>>;
 }
 
@@ -25,6 +27,7 @@ export type SendAndSettle = <D extends QueuedDelivery, F>(
   claim: Claim,
 ) => Sending<F>;
 
+/** Sends through the kind's API, then settles the claims, reports resends and results. */
 export function createSendAndSettle(ledger: ClaimLedger, report: Report, log: Log): SendAndSettle {
   return (kind, send, delivery, claim) => {
     const watcher: SendWatcher = {

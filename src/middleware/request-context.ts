@@ -8,6 +8,7 @@ import type { BoundedStore } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
 import type { SessionAccess } from './session.js';
 
+/** What `req.sovendus` is made from: one set per Sovendus instance. */
 export interface RequestContextDeps {
   sessions: SessionAccess;
   store: BoundedStore;

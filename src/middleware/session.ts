@@ -30,6 +30,7 @@ interface ExpressSessionRequest extends IncomingMessage {
   sessionID?: string;
 }
 
+/** How the package finds a request's session key, under express-session or `getSessionKey`. */
 export interface SessionAccess {
   /** The key tokens are stored under; throws `SovendusConfigError` when sessions are not set up. */
   keyOf(req: IncomingMessage): string | undefined;

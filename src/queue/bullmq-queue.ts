@@ -43,6 +43,7 @@ export interface BullMQDeliveryQueueOptions {
   concurrency?: number;
 }
 
+/** The queue's name unless `name` says otherwise: the one `worker` and `doctor` use. */
 export const DEFAULT_QUEUE_NAME = 'sovendus-conversions';
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -62,6 +63,7 @@ export function attemptsForWindow(windowMs: number, firstDelayMs: number): numbe
  * final answer (403, 404, 422), stays in BullMQ's failed set: the dead letters.
  */
 export class BullMQDeliveryQueue implements DeliveryQueue {
+  /** The BullMQ queue's name. */
   readonly name: string;
   /** Attempts per delivery, from the retry window. */
   readonly attempts: number;
@@ -84,6 +86,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  /** Adds a job whose id is the delivery's {@link deliveryId}: adding it twice keeps one. */
   async enqueue(delivery: QueuedDelivery, options: EnqueueOptions = {}): Promise<void> {
     await this.#queue.add(delivery.kind, delivery, {
       // BullMQ ignores an add whose id exists: one job per token or per order and code, and
@@ -99,6 +102,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  /** Starts a BullMQ worker in this process (once), `concurrency` deliveries at a time. */
   startWorker(deliver: DeliverQueued): void {
     if (this.#worker) return;
     this.#worker = new Worker<QueuedDelivery>(
@@ -129,6 +133,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
   }
 
+  /** Stops the worker, letting a running delivery finish, then closes the queue. */
   async close(): Promise<void> {
     await this.#worker?.close();
     await this.#queue.close();

@@ -4,9 +4,13 @@ import type { SovendusError } from '../errors.js';
 
 /** A conversion that failed transiently and waits for a later attempt. */
 export interface QueuedConversion {
+  /** Tells the kinds apart. */
   kind: 'conversion';
+  /** The token, validated. */
   token: string;
+  /** The product id the token was captured for. */
   productId: string;
+  /** The shop's order id, as text. */
   orderId?: string | undefined;
   /** The session whose stored token is deleted once the conversion is accepted. */
   sessionKey?: string | undefined;
@@ -14,6 +18,7 @@ export interface QueuedConversion {
 
 /** A coupon redemption that failed transiently: validated, the e-mail already hashed. */
 export interface QueuedRedemption extends Redemption {
+  /** Tells the kinds apart. */
   kind: 'redemption';
 }
 
@@ -23,8 +28,11 @@ export interface QueuedRedemption extends Redemption {
  * instance died, its store failed, or a capture that missed its deadline landed after it).
  */
 export interface QueuedCheckout {
+  /** Tells the kinds apart. */
   kind: 'checkout';
+  /** The session whose token the follow-up reads. */
   sessionKey: string;
+  /** The checkout's order id, as text. */
   orderId?: string | undefined;
   /**
    * When the checkout was (ms since the epoch): a token captured later belongs to a later

@@ -1,5 +1,6 @@
 import type { ClaimLease, ClaimOutcome, ConsumedToken, StoredToken, TokenStore } from '../types.js';
 
+/** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /**
    * The most tokens (and, separately, claims) kept at once; past it the oldest are dropped,

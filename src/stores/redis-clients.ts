@@ -36,6 +36,7 @@ export type RedisClient = IoRedisClient | NodeRedisClient;
 
 /** The few commands the store needs, the same for every client. */
 export interface RedisCommands {
+  /** GET: the value, or `null`. */
   get(key: string): Promise<string | null>;
   /** SET with a TTL. */
   set(key: string, value: string, ttl: { ms: number }): Promise<void>;
@@ -115,6 +116,7 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
   };
 }
 
+/** The commands of whichever client the shop gave, the same for each. */
 export function redisCommands(client: RedisClient): RedisCommands {
   return isNodeRedis(client) ? nodeRedisCommands(client) : ioredisCommands(client);
 }

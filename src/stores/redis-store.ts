@@ -10,6 +10,7 @@ import type {
 import { readThenClaim } from './session-claims.js';
 import { redisCommands, type RedisClient, type RedisCommands } from './redis-clients.js';
 
+/** Options of {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
   /**
    * An ioredis client or Cluster, or a connected node-redis v5 client or cluster. The shop owns

@@ -23,6 +23,7 @@ import type { TokenStore } from '../types.js';
  * never abandoned either: its late answer still reaches whoever watches it.
  */
 
+/** The `storeBreaker` option, resolved, with `storeTimeoutMs` and the log. */
 export interface StoreBreakerSettings {
   /** A call unanswered after this long counts as a timeout: the shop's `storeTimeoutMs`. */
   timeoutMs: number;
@@ -32,6 +33,7 @@ export interface StoreBreakerSettings {
   coolDownMs: number;
   /** The most calls unanswered at once; past it new ones are refused. */
   maxPendingCalls: number;
+  /** Where opening and closing are logged. */
   log: Log;
   /** A monotonic clock in milliseconds. Default `performance.now`; tests pass their own. */
   now?: () => number;
@@ -40,9 +42,11 @@ export interface StoreBreakerSettings {
 /** `closed`: calls go out. `open`: new calls are refused. `probing`: one call tells which next. */
 export type BreakerState = 'closed' | 'open' | 'probing';
 
+/** A store wrapped by the breaker, and what the breaker sees. */
 export interface StoreBreaker {
   /** The store, with new calls refused while the breaker is open. */
   store: TokenStore;
+  /** Whether new calls go out now. */
   state(): BreakerState;
   /** Calls made through it that the store has not answered yet. */
   pendingCalls(): number;
@@ -51,6 +55,7 @@ export interface StoreBreaker {
 /** Methods that start work; the others settle work already started and always go out. */
 type Starting = 'saveToken' | 'getToken' | 'acquireClaims' | 'acquireSessionClaims';
 
+/** Wraps `store` so that a hung store is given a bounded number of calls. */
 export function createStoreBreaker(
   store: TokenStore,
   settings: StoreBreakerSettings,

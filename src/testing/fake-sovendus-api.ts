@@ -27,10 +27,13 @@ export type FakeReply =
 export interface FakeSovendusCall {
   /** Which API the path belongs to; `unknown` for a path that is neither. */
   api: 'conversion' | 'coupon' | 'unknown';
+  /** The HTTP method. */
   method: string;
+  /** The request's path, as sent. */
   path: string;
   /** Decoded from `/ext/{productId}/{token}/api`; `undefined` when the path did not match. */
   productId: string | undefined;
+  /** Decoded from `/ext/{productId}/{token}/api`; `undefined` when the path did not match. */
   token: string | undefined;
   /** The `apiKey` of the JSON body, as received. */
   apiKey: string | undefined;
@@ -44,6 +47,7 @@ export interface FakeSovendusCall {
   accepted: boolean;
 }
 
+/** Options of {@link startFakeSovendusApi}. */
 export interface FakeSovendusApiOptions {
   /** The one API key it accepts; others get 403. Default: any non-empty key. */
   apiKey?: string;
@@ -57,6 +61,7 @@ export interface FakeSovendusApiOptions {
   port?: number;
 }
 
+/** A running fake of the Sovendus APIs, from {@link startFakeSovendusApi}. */
 export interface FakeSovendusApi {
   /** Pass it as `apiBaseUrl`. */
   readonly url: string;
@@ -86,6 +91,7 @@ export interface FakeSovendusApi {
   comeBack(): Promise<void>;
   /** Forgets calls and scripted answers. */
   reset(): void;
+  /** Stops it; calls left hanging are dropped. */
   close(): Promise<void>;
 }
 

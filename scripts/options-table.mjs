@@ -1,0 +1,266 @@
+// Writes the options table of README.md, and the options reference of docs/api.md, from the
+// code instead of by hand: each option and what it does from the TSDoc of `SovendusOptions`
+// (and of the nested `...Options` interfaces) in src/types.ts, each default as the built
+// options schema fills it in, and each environment variable from the loader's `ENV_VARS`.
+// A default stated in the TSDoc must be the one the code applies, or this script fails.
+//
+//   npm run build && node scripts/options-table.mjs           rewrites both blocks
+//   node scripts/options-table.mjs --check                    exits 1 when either is stale
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+import ts from 'typescript';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TYPES = 'src/types.ts';
+
+// Defaults that no schema fills in and no TSDoc "Default ..." sentence states.
+const DEFAULT_IN_WORDS = {
+  productId: 'required for conversions',
+  apiKey: 'required for conversions',
+};
+// Read by `loadSovendusConfig`, but not an option: it is returned for the shop's own store.
+const NOT_AN_OPTION = new Set(['redisUrl']);
+
+/** The TSDoc of a declaration as plain text, `{@link X}` written as `X` in code. */
+function docOf(node) {
+  return ts
+    .getJSDocCommentsAndTags(node)
+    .filter(ts.isJSDoc)
+    .map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? '')
+    .join(' ')
+    .replace(/\{@link\s+([^}\s]+)\s*\}/g, '`$1`')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+// Sentences end at ". " before a capital letter: "e.g. `x`" and "(...)." inside one do not.
+const sentencesOf = (text) => text.split(/(?<=[.!?])\s+(?=[A-Z])/).filter(Boolean);
+
+/** Where `;` first stands outside parentheses, or -1. */
+function topLevelSemicolon(text) {
+  let depth = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (char === ';' && depth === 0) return index;
+  }
+  return -1;
+}
+
+/**
+ * Splits a TSDoc into what the option does and its default: a sentence "Default X." or
+ * "Default: X; more." gives X, and "more" stays with the description.
+ */
+function splitDefault(doc) {
+  let stated;
+  const rest = [];
+  for (const sentence of sentencesOf(doc)) {
+    const match = /^Default:?\s+(.*?)\.?$/.exec(sentence);
+    if (!match || stated !== undefined) {
+      rest.push(sentence);
+      continue;
+    }
+    const cut = topLevelSemicolon(match[1]);
+    stated = cut === -1 ? match[1] : match[1].slice(0, cut);
+    const more = cut === -1 ? '' : match[1].slice(cut + 1).trim();
+    if (more) rest.push(`${more.charAt(0).toUpperCase()}${more.slice(1)}.`);
+  }
+  return { stated, description: rest.join(' ') };
+}
+
+/** The option rows, in the interface's order; `...Options` members are expanded in place. */
+function readOptions() {
+  const source = ts.createSourceFile(
+    TYPES,
+    readFileSync(`${root}/${TYPES}`, 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+  );
+  const interfaces = new Map(
+    source.statements.filter(ts.isInterfaceDeclaration).map((node) => [node.name.text, node]),
+  );
+  const rows = [];
+  const walk = (declaration, prefix) => {
+    for (const member of declaration.members) {
+      if (!ts.isPropertySignature(member) || !member.type) continue;
+      const path = `${prefix}${member.name.getText()}`;
+      const type = member.type.getText().replace(/\s*\|\s*undefined$/, '');
+      const nested = interfaces.get(type);
+      rows.push({
+        path,
+        type: type.replace(/\s+/g, ' '),
+        // Required inside its parent, when the parent is given.
+        required:
+          member.questionToken === undefined && (prefix === '' ? true : prefix.slice(0, -1)),
+        nested: nested !== undefined && type.endsWith('Options'),
+        ...splitDefault(docOf(member)),
+      });
+      if (nested && type.endsWith('Options')) walk(nested, `${path}.`);
+    }
+  };
+  walk(interfaces.get('SovendusOptions'), '');
+  return rows;
+}
+
+/** Every default the code fills in, by option path, from the built options schema. */
+async function codeDefaults() {
+  const { resolveOptions } = await import(`${root}/dist/esm/config/options.js`);
+  const resolved = resolveOptions({
+    productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
+    apiKey: 'KEY',
+    coupons: { trafficSourceNumber: 1 },
+  });
+  const given = new Set(['productId', 'apiKey', 'coupons.trafficSourceNumber']);
+  const defaults = new Map();
+  const walk = (object, prefix) => {
+    for (const [key, value] of Object.entries(object)) {
+      const path = `${prefix}${key}`;
+      if (typeof value === 'object' && value !== null) walk(value, `${path}.`);
+      else if (!given.has(path)) defaults.set(path, value);
+    }
+  };
+  walk(resolved, '');
+  return defaults;
+}
+
+/** The environment variable of each option path, from the loader's own list. */
+async function environmentVariables(rows) {
+  const { ENV_VARS } = await import(`${root}/dist/esm/config/env.js`);
+  const paths = new Set(rows.map((row) => row.path));
+  const variables = new Map();
+  for (const [setting, variable] of Object.entries(ENV_VARS)) {
+    if (NOT_AN_OPTION.has(setting)) continue;
+    // `retryAttempts` fills `retry.attempts`, `couponApiBaseUrl` fills `coupons.apiBaseUrl`.
+    const path = setting.replace(
+      /^(retry|coupon)([A-Z])(.*)$/,
+      (_, group, first, rest) =>
+        `${group === 'coupon' ? 'coupons' : group}.${first.toLowerCase()}${rest}`,
+    );
+    if (!paths.has(path)) throw new Error(`ENV_VARS.${setting} fills no option of ${TYPES}`);
+    variables.set(path, variable);
+  }
+  return variables;
+}
+
+async function describeOptions() {
+  const rows = readOptions();
+  const defaults = await codeDefaults();
+  const variables = await environmentVariables(rows);
+  return rows.map((row) => {
+    const inCode = defaults.get(row.path);
+    if (inCode !== undefined && row.stated !== undefined) {
+      const literal = /^`([^`]*)`/.exec(row.stated)?.[1];
+      if (literal !== String(inCode)) {
+        throw new Error(
+          `${TYPES}: the TSDoc of ${row.path} says its default is ${row.stated}, the code ${inCode}`,
+        );
+      }
+    }
+    const byCode = inCode === undefined ? undefined : `\`${inCode}\``;
+    const required = row.required === true ? 'required' : `required in \`${row.required}\``;
+    const byWords = DEFAULT_IN_WORDS[row.path] ?? (row.required ? required : undefined);
+    return {
+      ...row,
+      // The README's cell: the value alone. The reference keeps what the TSDoc says with it.
+      shortDefault: byCode ?? row.stated?.replace(/\s*\(.*$/, '') ?? byWords ?? 'none',
+      fullDefault: row.stated ?? byCode ?? byWords,
+      variable: variables.get(row.path),
+    };
+  });
+}
+
+const cell = (text) => text.replace(/\|/g, '\\|');
+const summaryOf = (description) => sentencesOf(description)[0] ?? '';
+
+function readmeTable(options) {
+  const lines = [
+    '| option | default | environment variable | what it does |',
+    '| --- | --- | --- | --- |',
+    ...options
+      .filter((option) => !option.nested)
+      .map((option) =>
+        [
+          `\`${option.path}\``,
+          option.shortDefault,
+          option.variable ? `\`${option.variable}\`` : '',
+          summaryOf(option.description),
+        ]
+          .map(cell)
+          .join(' | '),
+      )
+      .map((row) => `| ${row} |`),
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * Greedy wrap to 100 columns, the first line after `first`, the others after `indent`; a line
+ * never starts with what Markdown would read as a list item or a heading.
+ */
+function wrap(text, first, indent) {
+  const lines = [];
+  let line = first;
+  let lead = first;
+  for (const word of text.split(' ')) {
+    const next = line === lead ? `${line}${word}` : `${line} ${word}`;
+    if (next.length > 100 && line !== lead && !/^([-+*#>]|\d+[.)])$/.test(word)) {
+      lines.push(line);
+      lead = indent;
+      line = `${indent}${word}`;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+function apiReference(options) {
+  return options
+    .map((option) => {
+      const facts = [`\`${option.type}\``];
+      if (option.fullDefault?.startsWith('required')) facts.push(option.fullDefault);
+      else if (option.fullDefault) facts.push(`default ${option.fullDefault}`);
+      if (option.variable) facts.push(`\`${option.variable}\``);
+      const indent = '  '.repeat(option.path.split('.').length - 1);
+      const text = `**\`${option.path}\`** (${facts.join(', ')}): ${option.description}`;
+      return wrap(text, `${indent}- `, `${indent}  `);
+    })
+    .join('\n');
+}
+
+/** Replaces what stands between `<!-- NAME:start -->` and `<!-- NAME:end -->`. */
+function between(text, name, content, file) {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`${file} has no ${start} ... ${end}`);
+  return `${text.slice(0, from + start.length)}\n\n${content}\n\n${text.slice(to)}`;
+}
+
+const options = await describeOptions();
+const targets = [
+  ['README.md', 'options-table', readmeTable(options)],
+  ['docs/api.md', 'options-reference', apiReference(options)],
+];
+const check = process.argv.includes('--check');
+let stale = false;
+for (const [file, name, content] of targets) {
+  const path = `${root}/${file}`;
+  const current = readFileSync(path, 'utf8');
+  const config = await prettier.resolveConfig(path);
+  const wanted = await prettier.format(between(current, name, content, file), {
+    ...config,
+    filepath: path,
+  });
+  if (wanted === current) continue;
+  if (check) {
+    console.error(`${file}: the ${name} block is stale; run node scripts/options-table.mjs`);
+    stale = true;
+  } else {
+    writeFileSync(path, wanted);
+    console.log(`${file}: ${name} written`);
+  }
+}
+if (stale) process.exitCode = 1;
