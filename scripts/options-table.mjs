@@ -1,11 +1,12 @@
-// Writes the options table of README.md, and the options reference of docs/api.md, from the
-// code instead of by hand: each option and what it does from the TSDoc of `SovendusOptions`
-// (and of the nested `...Options` interfaces) in src/types.ts, each default as the built
-// options schema fills it in, and each environment variable from the loader's `ENV_VARS`.
-// A default stated in the TSDoc must be the one the code applies, or this script fails.
+// Writes the options table of README.md, the options reference of docs/api.md and its
+// environment table from the code instead of by hand: each option and what it does from the
+// TSDoc of `SovendusOptions` (and of the nested `...Options` interfaces) in src/types.ts, each
+// default as the built options schema fills it in, and each environment variable from the table
+// of settings (src/config/settings.ts). A default stated in the TSDoc must be the one the code
+// applies, and the table's defaults the ones the schema fills in, or this script fails.
 //
-//   npm run build && node scripts/options-table.mjs           rewrites both blocks
-//   node scripts/options-table.mjs --check                    exits 1 when either is stale
+//   npm run build && node scripts/options-table.mjs           rewrites the three blocks
+//   node scripts/options-table.mjs --check                    exits 1 when one is stale
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
@@ -14,13 +15,8 @@ import ts from 'typescript';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES = 'src/types.ts';
 
-// Defaults that no schema fills in and no TSDoc "Default ..." sentence states.
-const DEFAULT_IN_WORDS = {
-  productId: 'required for conversions',
-  apiKey: 'required for conversions',
-};
-// Read by `loadSovendusConfig`, but not an option: it is returned for the shop's own store.
-const NOT_AN_OPTION = new Set(['redisUrl']);
+const { SETTINGS } = await import(`${root}/dist/esm/config/settings.js`);
+const settings = Object.values(SETTINGS);
 
 /** The TSDoc of a declaration as plain text, `{@link X}` written as `X` in code. */
 function docOf(node) {
@@ -125,31 +121,32 @@ async function codeDefaults() {
   return defaults;
 }
 
-/** The environment variable of each option path, from the loader's own list. */
-async function environmentVariables(rows) {
-  const { ENV_VARS } = await import(`${root}/dist/esm/config/env.js`);
+/** The table's setting of each option path; each must be an option of src/types.ts. */
+function settingsByOption(rows) {
   const paths = new Set(rows.map((row) => row.path));
-  const variables = new Map();
-  for (const [setting, variable] of Object.entries(ENV_VARS)) {
-    if (NOT_AN_OPTION.has(setting)) continue;
-    // `retryAttempts` fills `retry.attempts`, `couponApiBaseUrl` fills `coupons.apiBaseUrl`.
-    const path = setting.replace(
-      /^(retry|coupon)([A-Z])(.*)$/,
-      (_, group, first, rest) =>
-        `${group === 'coupon' ? 'coupons' : group}.${first.toLowerCase()}${rest}`,
-    );
-    if (!paths.has(path)) throw new Error(`ENV_VARS.${setting} fills no option of ${TYPES}`);
-    variables.set(path, variable);
+  const byOption = new Map();
+  for (const setting of settings) {
+    if (setting.option === undefined) continue;
+    if (!paths.has(setting.option)) {
+      throw new Error(`src/config/settings.ts: ${setting.option} is no option of ${TYPES}`);
+    }
+    byOption.set(setting.option, setting);
   }
-  return variables;
+  return byOption;
 }
 
 async function describeOptions() {
   const rows = readOptions();
   const defaults = await codeDefaults();
-  const variables = await environmentVariables(rows);
+  const byOption = settingsByOption(rows);
   return rows.map((row) => {
     const inCode = defaults.get(row.path);
+    const setting = byOption.get(row.path);
+    if (setting?.default !== undefined && setting.default !== inCode) {
+      throw new Error(
+        `src/config/settings.ts: the default of ${row.path} is ${setting.default}, the schema's ${inCode}`,
+      );
+    }
     if (inCode !== undefined && row.stated !== undefined) {
       const literal = /^`([^`]*)`/.exec(row.stated)?.[1];
       if (literal !== String(inCode)) {
@@ -160,13 +157,13 @@ async function describeOptions() {
     }
     const byCode = inCode === undefined ? undefined : `\`${inCode}\``;
     const required = row.required === true ? 'required' : `required in \`${row.required}\``;
-    const byWords = DEFAULT_IN_WORDS[row.path] ?? (row.required ? required : undefined);
+    const byWords = setting?.required ?? (row.required ? required : undefined);
     return {
       ...row,
       // The README's cell: the value alone. The reference keeps what the TSDoc says with it.
       shortDefault: byCode ?? row.stated?.replace(/\s*\(.*$/, '') ?? byWords ?? 'none',
       fullDefault: row.stated ?? byCode ?? byWords,
-      variable: variables.get(row.path),
+      variable: setting?.env,
     };
   });
 }
@@ -191,6 +188,39 @@ function readmeTable(options) {
           .join(' | '),
       )
       .map((row) => `| ${row} |`),
+  ];
+  return lines.join('\n');
+}
+
+/** What `doctor` prints of a variable, by the table's `shown`. */
+const SHOWN = {
+  'as is': 'the value',
+  secret: 'its last 4 characters',
+  uuid: 'the value; masked unless a UUID',
+  url: 'the URL, credentials masked',
+};
+
+/** The environment table: every variable of the table of settings, in its order. */
+function envTable(options) {
+  const byPath = new Map(options.map((option) => [option.path, option]));
+  const lines = [
+    '| variable | option | default | `doctor` shows | what it is |',
+    '| --- | --- | --- | --- | --- |',
+    ...settings
+      .filter((setting) => setting.env !== undefined)
+      .map((setting) => {
+        const option = byPath.get(setting.option);
+        const unset = setting.whenUnset === undefined ? 'none' : `none: ${setting.whenUnset}`;
+        const byTable = setting.default === undefined ? undefined : `\`${setting.default}\``;
+        return [
+          `\`${setting.env}\``,
+          option ? `\`${option.path}\`` : '',
+          byTable ?? setting.required ?? unset,
+          SHOWN[setting.shown ?? 'as is'],
+          option ? summaryOf(option.description) : setting.doc,
+        ];
+      })
+      .map((cells) => `| ${cells.map(cell).join(' | ')} |`),
   ];
   return lines.join('\n');
 }
@@ -243,6 +273,7 @@ const options = await describeOptions();
 const targets = [
   ['README.md', 'options-table', readmeTable(options)],
   ['docs/api.md', 'options-reference', apiReference(options)],
+  ['docs/api.md', 'env-table', envTable(options)],
 ];
 const check = process.argv.includes('--check');
 let stale = false;
