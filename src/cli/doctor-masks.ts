@@ -1,5 +1,5 @@
-import { ENV_VARS } from '../config/env.js';
 import { isProductId } from '../config/fields.js';
+import { ENV_SETTINGS, type Shown } from '../config/settings.js';
 import { cutSecretPieces } from '../secret-pieces.js';
 
 /*
@@ -46,21 +46,30 @@ export function maskUrl(url: string): string {
   return `${protocol}//${userinfo}${host}${path}${query === '' ? '' : `?${query}`}`;
 }
 
+/** How each kind of setting is shown (see `Shown` in the table of settings). */
+export const SHOW: Record<Shown, (value: string) => string> = {
+  'as is': (value) => value,
+  secret: maskApiKey,
+  uuid: maskUnlessUuid,
+  url: maskUrl,
+};
+
 /** The secrets a doctor line might echo, found in the environment. */
 export interface EnvSecrets {
-  /** The API key, and a product id that is not a UUID: cut out in any form (see secret-pieces). */
+  /**
+   * The API key, and a UUID setting that is not a UUID (it may be the key): cut out in any
+   * form (see secret-pieces).
+   */
   keys: string[];
   /** Credentials in URLs: cut out as they are, and percent-decoded. */
   exact: string[];
 }
 
-const URL_VARS = [ENV_VARS.redisUrl, ENV_VARS.apiBaseUrl, ENV_VARS.couponApiBaseUrl];
-
 /** Query parameters whose values are credentials (ioredis reads `?password=`). */
 const CREDENTIAL_PARAM = /pass|pwd|secret|token|key|auth|cred/i;
 
-function credentialsIn(url: string | undefined): string[] {
-  if (url === undefined || !URL.canParse(url)) return [];
+function credentialsIn(url: string): string[] {
+  if (!URL.canParse(url)) return [];
   const { username, password, searchParams } = new URL(url);
   const params = [...searchParams].filter(([name]) => CREDENTIAL_PARAM.test(name));
   return [username, password, ...params.map(([, value]) => value)].flatMap((value) => {
@@ -76,14 +85,17 @@ function credentialsIn(url: string | undefined): string[] {
 
 /** The secrets of `env` that a line of the report might echo. */
 export function secretsOf(env: Record<string, string | undefined>): EnvSecrets {
-  const productId = env[ENV_VARS.productId];
-  const keys = [env[ENV_VARS.apiKey], isProductId(productId) ? undefined : productId];
+  const valuesShown = (shown: Shown) =>
+    ENV_SETTINGS.filter((setting) => setting.shown === shown).flatMap((setting) => {
+      const value = env[setting.env];
+      return value === undefined || value === '' ? [] : [value];
+    });
   return {
-    keys: keys.filter((key): key is string => key !== undefined && key !== ''),
+    keys: [...valuesShown('secret'), ...valuesShown('uuid').filter((value) => !isProductId(value))],
     // Cutting a very short value would maim every line that holds it, and hides little.
-    exact: URL_VARS.flatMap((name) => credentialsIn(env[name])).filter(
-      (value) => value.length >= 3,
-    ),
+    exact: valuesShown('url')
+      .flatMap(credentialsIn)
+      .filter((value) => value.length >= 3),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ENV_VARS } from '../config/env.js';
+import { ENV_SETTINGS, SETTINGS } from '../config/settings.js';
 
 /*
  * The package's errors name options (`the apiBaseUrl option`, `coupons.trafficSourceNumber`),
@@ -6,18 +6,15 @@ import { ENV_VARS } from '../config/env.js';
  * report, which lists them, must name those instead: one sentence never mixes the two.
  */
 
-/** The options a Sovendus answer can point at, and the variables that set them. */
-const VARIABLE_OF_OPTION: Record<string, string> = {
-  productId: ENV_VARS.productId,
-  apiKey: ENV_VARS.apiKey,
-  apiBaseUrl: ENV_VARS.apiBaseUrl,
-  'coupons.trafficSourceNumber': ENV_VARS.couponTrafficSourceNumber,
-  'coupons.trafficMediumPublicId': ENV_VARS.couponTrafficMediumPublicId,
-  'coupons.apiBaseUrl': ENV_VARS.couponApiBaseUrl,
+/** The options a message can name, and the variables that set them. */
+const VARIABLE_OF_OPTION = new Map<string, string>([
+  ...ENV_SETTINGS.flatMap((setting) =>
+    'option' in setting ? [[setting.option, setting.env] as const] : [],
+  ),
   // The coupon API's 404 speaks of the number by its own name, without `coupons.`.
-  trafficSourceNumber: ENV_VARS.couponTrafficSourceNumber,
-  trafficMediumPublicId: ENV_VARS.couponTrafficMediumPublicId,
-};
+  ['trafficSourceNumber', SETTINGS.couponTrafficSourceNumber.env],
+  ['trafficMediumPublicId', SETTINGS.couponTrafficMediumPublicId.env],
+]);
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -25,7 +22,7 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * Per option: "the X option" (and "VAR / the X option", where a message names both) or X alone,
  * never X inside a longer name (`apiBaseUrl` in `coupons.apiBaseUrl`).
  */
-const REWRITES = Object.entries(VARIABLE_OF_OPTION).map(([option, variable]) => ({
+const REWRITES = [...VARIABLE_OF_OPTION].map(([option, variable]) => ({
   pattern: new RegExp(
     `(?:${variable} / )?\\bthe ${escape(option)} option\\b|(?<![\\w.])${escape(option)}(?!\\w)`,
     'g',

@@ -1,11 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { loadSovendusConfig, ENV_VARS, type SovendusEnvConfig } from '../config/env.js';
-import { DEFAULTS } from '../config/fields.js';
+import { loadSovendusConfig, type SovendusEnvConfig } from '../config/env.js';
+import { ENV_SETTINGS, SETTINGS, type EnvSetting } from '../config/settings.js';
 import { SovendusError } from '../errors.js';
 import { createSovendus } from '../sovendus.js';
 import { MemoryTokenStore } from '../stores/memory-store.js';
-import { maskApiKey, maskSecrets, maskUnlessUuid, maskUrl, secretsOf } from './doctor-masks.js';
+import { maskSecrets, maskUrl, secretsOf, SHOW } from './doctor-masks.js';
 import { inVariableTerms } from './doctor-wording.js';
 
 /** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
@@ -42,46 +42,18 @@ export interface DoctorOptions {
   sendTest: boolean;
 }
 
+/** A variable as shown: masked as the table says when set, else its default, else unset. */
+function shown(setting: EnvSetting, value: string | undefined): string {
+  if (value !== undefined && value !== '') return SHOW[setting.shown ?? 'as is'](value);
+  if (setting.default !== undefined) return `${setting.default} (default)`;
+  return setting.whenUnset === undefined ? '(not set)' : `(not set: ${setting.whenUnset})`;
+}
+
+/** Every variable of the table of settings, in its order, as it may be shown. */
 function describeSettings(env: DoctorOptions['env']): Record<string, string> {
-  /** A variable as shown: through `mask` when set, else its default, else `unset`. */
-  const shown = (
-    name: string,
-    fallback: string | number | undefined,
-    mask: (value: string) => string = (value) => value,
-    unset = '(not set)',
-  ) => {
-    const value = env[name];
-    if (value !== undefined && value !== '') return mask(value);
-    return fallback === undefined ? unset : `${fallback} (default)`;
-  };
-  return {
-    [ENV_VARS.productId]: shown(ENV_VARS.productId, undefined, maskUnlessUuid),
-    [ENV_VARS.apiKey]: shown(ENV_VARS.apiKey, undefined, maskApiKey),
-    [ENV_VARS.apiBaseUrl]: shown(ENV_VARS.apiBaseUrl, DEFAULTS.apiBaseUrl, maskUrl),
-    [ENV_VARS.ttlSeconds]: shown(ENV_VARS.ttlSeconds, DEFAULTS.ttlSeconds),
-    [ENV_VARS.timeoutMs]: shown(ENV_VARS.timeoutMs, DEFAULTS.timeoutMs),
-    [ENV_VARS.storeTimeoutMs]: shown(ENV_VARS.storeTimeoutMs, DEFAULTS.storeTimeoutMs),
-    [ENV_VARS.sendLimitMs]: shown(ENV_VARS.sendLimitMs, DEFAULTS.sendLimitMs),
-    [ENV_VARS.retryAttempts]: shown(ENV_VARS.retryAttempts, DEFAULTS.retry.attempts),
-    [ENV_VARS.queryParam]: shown(ENV_VARS.queryParam, DEFAULTS.queryParam),
-    [ENV_VARS.redisUrl]: shown(ENV_VARS.redisUrl, undefined, maskUrl, '(not set: memory store)'),
-    [ENV_VARS.couponTrafficSourceNumber]: shown(
-      ENV_VARS.couponTrafficSourceNumber,
-      undefined,
-      undefined,
-      '(not set: no coupon redemption)',
-    ),
-    [ENV_VARS.couponTrafficMediumPublicId]: shown(
-      ENV_VARS.couponTrafficMediumPublicId,
-      undefined,
-      maskUnlessUuid,
-    ),
-    [ENV_VARS.couponApiBaseUrl]: shown(
-      ENV_VARS.couponApiBaseUrl,
-      DEFAULTS.couponApiBaseUrl,
-      maskUrl,
-    ),
-  };
+  return Object.fromEntries(
+    ENV_SETTINGS.map((setting) => [setting.env, shown(setting, env[setting.env])]),
+  );
 }
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -109,7 +81,11 @@ async function checkRedis(url: string): Promise<DoctorCheck> {
     // ioredis is an optional peer dependency: only needed when REDIS_URL is set.
     ({ Redis } = await import('ioredis'));
   } catch {
-    return { name, ok: false, message: 'REDIS_URL is set, but ioredis is not installed.' };
+    return {
+      name,
+      ok: false,
+      message: `${SETTINGS.redisUrl.env} is set, but ioredis is not installed.`,
+    };
   }
   const { client, cause } = quietClient(Redis, url, {
     lazyConnect: true,
@@ -248,12 +224,12 @@ async function check({ env, sendTest }: DoctorOptions): Promise<DoctorReport> {
   }
   const conversions = config.apiKey !== undefined;
   if (conversions) {
-    const url = config.apiBaseUrl ?? DEFAULTS.apiBaseUrl;
-    checks.push(await checkApiHost('api host', url, ENV_VARS.apiBaseUrl));
+    const url = config.apiBaseUrl ?? SETTINGS.apiBaseUrl.default;
+    checks.push(await checkApiHost('api host', url, SETTINGS.apiBaseUrl.env));
   }
   if (config.coupons) {
-    const url = config.coupons.apiBaseUrl ?? DEFAULTS.couponApiBaseUrl;
-    checks.push(await checkApiHost('coupon api host', url, ENV_VARS.couponApiBaseUrl));
+    const url = config.coupons.apiBaseUrl ?? SETTINGS.couponApiBaseUrl.default;
+    checks.push(await checkApiHost('coupon api host', url, SETTINGS.couponApiBaseUrl.env));
   }
   if (sendTest && conversions) checks.push(await sendTestDelivery(config, 'test conversion'));
   if (sendTest && config.coupons) checks.push(await sendTestDelivery(config, 'test redemption'));

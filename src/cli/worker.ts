@@ -1,5 +1,6 @@
 import type { Redis as RedisClient } from 'ioredis';
 import { loadSovendusConfig } from '../config/env.js';
+import { SETTINGS } from '../config/settings.js';
 import { SovendusConfigError } from '../errors.js';
 import { createSovendus } from '../sovendus.js';
 import { RedisTokenStore } from '../stores/redis-store.js';
@@ -59,7 +60,7 @@ export async function startWorker(
   const { redisUrl, ...options } = loadSovendusConfig(env);
   if (redisUrl === undefined) {
     throw new SovendusConfigError(
-      'The worker needs REDIS_URL: the queue and the tokens live there.',
+      `The worker needs ${SETTINGS.redisUrl.env}: the queue and the tokens live there.`,
     );
   }
   // Both are optional peer dependencies, needed only here.

@@ -1,39 +1,8 @@
 import { z } from 'zod';
 import { SovendusConfigError } from '../errors.js';
 import type { CouponOptions } from '../types.js';
-import {
-  apiBaseUrlField,
-  apiKeyField,
-  attemptsField,
-  describeIssues,
-  missingSettings,
-  productIdField,
-  queryParamField,
-  redisUrlField,
-  sendLimitMsField,
-  storeTimeoutMsField,
-  timeoutMsField,
-  trafficMediumPublicIdField,
-  trafficSourceNumberText,
-  ttlSecondsField,
-} from './fields.js';
-
-/** The environment variables `loadSovendusConfig` reads, by the setting they fill. */
-export const ENV_VARS = {
-  productId: 'SOVENDUS_PRODUCT_ID',
-  apiKey: 'SOVENDUS_API_KEY',
-  apiBaseUrl: 'SOVENDUS_API_BASE_URL',
-  ttlSeconds: 'SOVENDUS_TTL_SECONDS',
-  timeoutMs: 'SOVENDUS_TIMEOUT_MS',
-  storeTimeoutMs: 'SOVENDUS_STORE_TIMEOUT_MS',
-  sendLimitMs: 'SOVENDUS_SEND_LIMIT_MS',
-  retryAttempts: 'SOVENDUS_RETRY_ATTEMPTS',
-  queryParam: 'SOVENDUS_QUERY_PARAM',
-  redisUrl: 'REDIS_URL',
-  couponTrafficSourceNumber: 'SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER',
-  couponTrafficMediumPublicId: 'SOVENDUS_COUPON_TRAFFIC_MEDIUM_PUBLIC_ID',
-  couponApiBaseUrl: 'SOVENDUS_COUPON_API_BASE_URL',
-} as const;
+import { describeIssues, missingSettings } from './fields.js';
+import { ENV_SETTINGS, SETTINGS, type EnvSettingName } from './settings.js';
 
 /** What {@link loadSovendusConfig} returns: options for `createSovendus`, and where Redis is. */
 export interface SovendusEnvConfig {
@@ -63,7 +32,7 @@ export interface SovendusEnvConfig {
 
 // Environment values are strings; an empty one means "not set", as in most .env tooling.
 const text = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
-const optional = <Out>(field: z.ZodType<Out, string>) => text.pipe(field.optional());
+const optional = (field: z.ZodType<unknown, string>) => text.pipe(field.optional());
 /**
  * Decimal digits only, unlike `Number()`, which also reads `0x7d0`, `0b101`, `1e3`, `12.0` and
  * ` 12`. A minus sign is let through so that the range check can name the problem; a value too
@@ -78,21 +47,18 @@ const decimal = z
 const optionalNumber = (field: z.ZodType<number, number>) =>
   text.pipe(decimal.pipe(field).optional());
 
-const envSchema = z.object({
-  [ENV_VARS.productId]: optional(productIdField),
-  [ENV_VARS.apiKey]: optional(apiKeyField),
-  [ENV_VARS.apiBaseUrl]: optional(apiBaseUrlField),
-  [ENV_VARS.ttlSeconds]: optionalNumber(ttlSecondsField),
-  [ENV_VARS.timeoutMs]: optionalNumber(timeoutMsField),
-  [ENV_VARS.storeTimeoutMs]: optionalNumber(storeTimeoutMsField),
-  [ENV_VARS.sendLimitMs]: optionalNumber(sendLimitMsField),
-  [ENV_VARS.retryAttempts]: optionalNumber(attemptsField),
-  [ENV_VARS.queryParam]: optional(queryParamField),
-  [ENV_VARS.redisUrl]: optional(redisUrlField),
-  [ENV_VARS.couponTrafficSourceNumber]: optional(trafficSourceNumberText),
-  [ENV_VARS.couponTrafficMediumPublicId]: optional(trafficMediumPublicIdField),
-  [ENV_VARS.couponApiBaseUrl]: optional(apiBaseUrlField),
-});
+/** The variables, by name, each read by its setting's rule: a number from decimal digits. */
+const envSchema = z.object(
+  Object.fromEntries(
+    ENV_SETTINGS.map(({ env, rule }) => [
+      env,
+      // Any other rule takes text: the table's rules for variables all do.
+      rule instanceof z.ZodNumber
+        ? optionalNumber(rule)
+        : optional(rule as z.ZodType<unknown, string>),
+    ]),
+  ),
+);
 
 /**
  * A plain http:// base URL is allowed (a local fake API, a proxy on the same host), but in
@@ -115,22 +81,23 @@ function warnIfPlainHttp(variable: string, url: string | undefined, what: string
 export function loadSovendusConfig(
   env: Record<string, string | undefined> = process.env,
 ): SovendusEnvConfig {
-  const isSet = (name: string) => (env[name] ?? '') !== '';
+  const variable = (name: EnvSettingName) => SETTINGS[name].env;
+  const isSet = (name: EnvSettingName) => (env[variable(name)] ?? '') !== '';
   const missing = missingSettings(
     {
-      productId: isSet(ENV_VARS.productId),
-      apiKey: isSet(ENV_VARS.apiKey),
-      coupons: isSet(ENV_VARS.couponTrafficSourceNumber),
+      productId: isSet('productId'),
+      apiKey: isSet('apiKey'),
+      coupons: isSet('couponTrafficSourceNumber'),
     },
     {
       verb: 'set',
-      conversions: `${ENV_VARS.productId} and ${ENV_VARS.apiKey}`,
-      coupons: ENV_VARS.couponTrafficSourceNumber,
+      conversions: `${variable('productId')} and ${variable('apiKey')}`,
+      coupons: variable('couponTrafficSourceNumber'),
     },
   ).map(({ setting, message }) => {
     const names = setting
-      ? ENV_VARS[setting]
-      : `${ENV_VARS.productId} + ${ENV_VARS.apiKey}, or ${ENV_VARS.couponTrafficSourceNumber}`;
+      ? variable(setting)
+      : `${variable('productId')} + ${variable('apiKey')}, or ${variable('couponTrafficSourceNumber')}`;
     return `  - ${names}: ${message}`;
   });
   const parsed = envSchema.safeParse(env);
@@ -142,31 +109,33 @@ export function loadSovendusConfig(
       `Invalid Sovendus environment:\n${[...invalid, ...missing].join('\n')}`,
     );
   }
-  const values = parsed.data;
+  /** A setting's value, as its rule made it (the schema above read it with that rule). */
+  const value = <Name extends EnvSettingName>(name: Name) =>
+    parsed.data[variable(name)] as z.output<(typeof SETTINGS)[Name]['rule']> | undefined;
   if ((env.NODE_ENV ?? process.env.NODE_ENV) === 'production') {
-    warnIfPlainHttp(ENV_VARS.apiBaseUrl, values[ENV_VARS.apiBaseUrl], 'the API key travels');
-    warnIfPlainHttp(ENV_VARS.couponApiBaseUrl, values[ENV_VARS.couponApiBaseUrl], 'orders travel');
+    warnIfPlainHttp(variable('apiBaseUrl'), value('apiBaseUrl'), 'the API key travels');
+    warnIfPlainHttp(variable('couponApiBaseUrl'), value('couponApiBaseUrl'), 'orders travel');
   }
-  const trafficSourceNumber = values[ENV_VARS.couponTrafficSourceNumber];
-  const attempts = values[ENV_VARS.retryAttempts];
+  const trafficSourceNumber = value('couponTrafficSourceNumber');
+  const attempts = value('retryAttempts');
   return {
-    productId: values[ENV_VARS.productId],
-    apiKey: values[ENV_VARS.apiKey],
-    apiBaseUrl: values[ENV_VARS.apiBaseUrl],
-    ttlSeconds: values[ENV_VARS.ttlSeconds],
-    timeoutMs: values[ENV_VARS.timeoutMs],
-    storeTimeoutMs: values[ENV_VARS.storeTimeoutMs],
-    sendLimitMs: values[ENV_VARS.sendLimitMs],
+    productId: value('productId'),
+    apiKey: value('apiKey'),
+    apiBaseUrl: value('apiBaseUrl'),
+    ttlSeconds: value('ttlSeconds'),
+    timeoutMs: value('timeoutMs'),
+    storeTimeoutMs: value('storeTimeoutMs'),
+    sendLimitMs: value('sendLimitMs'),
     retry: attempts === undefined ? undefined : { attempts },
-    queryParam: values[ENV_VARS.queryParam],
-    redisUrl: values[ENV_VARS.redisUrl],
+    queryParam: value('queryParam'),
+    redisUrl: value('redisUrl'),
     coupons:
       trafficSourceNumber === undefined
         ? undefined
         : {
             trafficSourceNumber,
-            trafficMediumPublicId: values[ENV_VARS.couponTrafficMediumPublicId],
-            apiBaseUrl: values[ENV_VARS.couponApiBaseUrl],
+            trafficMediumPublicId: value('couponTrafficMediumPublicId'),
+            apiBaseUrl: value('couponApiBaseUrl'),
           },
   };
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The rules for each setting, shared by the options schema and the environment loader so
- * that both accept exactly the same values and say the same thing about a bad one.
+ * The rules for each setting, shared by the options schema and the environment loader (through
+ * the table of settings, settings.ts) so that both accept exactly the same values and say the
+ * same thing about a bad one.
  */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -119,19 +120,6 @@ export const redisUrlField = z
   .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), {
     error: 'must be a redis:// or rediss:// URL',
   });
-
-/** The defaults of the options that have one (`worker`'s is in the options schema). */
-export const DEFAULTS = {
-  apiBaseUrl: 'https://press-order-api.sovendus.com',
-  couponApiBaseUrl: 'https://coupon-api.sovendus.com',
-  ttlSeconds: 2_592_000,
-  timeoutMs: 2_000,
-  sendLimitMs: 30_000,
-  storeTimeoutMs: 250,
-  queryParam: 'sovReqToken',
-  retry: { attempts: 3, minDelayMs: 100, maxDelayMs: 1_000 },
-  storeBreaker: { timeouts: 5, coolDownMs: 1_000, maxPendingCalls: 1_000 },
-} as const;
 
 /**
  * How a message about missing settings names them: by option for `createSovendus`, by variable

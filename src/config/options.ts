@@ -3,27 +3,8 @@ import { z } from 'zod';
 import { SovendusConfigError } from '../errors.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { SovendusLogger, SovendusOptions, TokenStore } from '../types.js';
-import {
-  apiBaseUrlField,
-  apiKeyField,
-  attemptsField,
-  breakerTimeoutsField,
-  coolDownMsField,
-  DEFAULTS,
-  delayMsField,
-  describeIssues,
-  PRODUCT_ID_RULE,
-  isProductId,
-  maxPendingCallsField,
-  missingSettings,
-  queryParamField,
-  sendLimitMsField,
-  storeTimeoutMsField,
-  timeoutMsField,
-  trafficMediumPublicIdField,
-  trafficSourceNumberField,
-  ttlSecondsField,
-} from './fields.js';
+import { describeIssues, PRODUCT_ID_RULE, isProductId, missingSettings } from './fields.js';
+import { SETTINGS } from './settings.js';
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
 
@@ -48,6 +29,12 @@ const loggerField = z.custom<SovendusLogger>(
   { error: 'must be a pino-compatible logger object' },
 );
 
+/** A setting's rule, with the table's default filled in when the option is not given. */
+const defaulted = <Rule extends z.ZodType>(setting: {
+  rule: Rule;
+  default: z.util.NoUndefined<z.output<Rule>>;
+}) => setting.rule.default(setting.default);
+
 const functionField = <T>(what: string) =>
   z.custom<T>(isFunction, { error: `must be a function ${what}` });
 
@@ -59,47 +46,48 @@ const optionsSchema = z
         { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
       )
       .optional(),
-    apiKey: apiKeyField.optional(),
+    apiKey: SETTINGS.apiKey.rule.optional(),
     coupons: z
       .object(
         {
-          trafficSourceNumber: trafficSourceNumberField,
-          trafficMediumPublicId: trafficMediumPublicIdField.optional(),
-          apiBaseUrl: apiBaseUrlField.default(DEFAULTS.couponApiBaseUrl),
+          trafficSourceNumber: SETTINGS.couponTrafficSourceNumber.rule,
+          trafficMediumPublicId: SETTINGS.couponTrafficMediumPublicId.rule.optional(),
+          apiBaseUrl: defaulted(SETTINGS.couponApiBaseUrl),
         },
         { error: 'must be an object { trafficSourceNumber, trafficMediumPublicId?, apiBaseUrl? }' },
       )
       .strict()
       .optional(),
     store: storeField.optional(),
-    apiBaseUrl: apiBaseUrlField.default(DEFAULTS.apiBaseUrl),
-    ttlSeconds: ttlSecondsField.default(DEFAULTS.ttlSeconds),
-    timeoutMs: timeoutMsField.default(DEFAULTS.timeoutMs),
-    sendLimitMs: sendLimitMsField.default(DEFAULTS.sendLimitMs),
-    storeTimeoutMs: storeTimeoutMsField.default(DEFAULTS.storeTimeoutMs),
+    apiBaseUrl: defaulted(SETTINGS.apiBaseUrl),
+    ttlSeconds: defaulted(SETTINGS.ttlSeconds),
+    timeoutMs: defaulted(SETTINGS.timeoutMs),
+    sendLimitMs: defaulted(SETTINGS.sendLimitMs),
+    storeTimeoutMs: defaulted(SETTINGS.storeTimeoutMs),
+    // `prefault({})`: a group left out is read as an empty one, so its members' defaults apply.
     storeBreaker: z
       .object(
         {
-          timeouts: breakerTimeoutsField.default(DEFAULTS.storeBreaker.timeouts),
-          coolDownMs: coolDownMsField.default(DEFAULTS.storeBreaker.coolDownMs),
-          maxPendingCalls: maxPendingCallsField.default(DEFAULTS.storeBreaker.maxPendingCalls),
+          timeouts: defaulted(SETTINGS.breakerTimeouts),
+          coolDownMs: defaulted(SETTINGS.breakerCoolDownMs),
+          maxPendingCalls: defaulted(SETTINGS.breakerMaxPendingCalls),
         },
         { error: 'must be an object { timeouts?, coolDownMs?, maxPendingCalls? }' },
       )
       .strict()
-      .default(DEFAULTS.storeBreaker),
+      .prefault({}),
     retry: z
       .object({
-        attempts: attemptsField.default(DEFAULTS.retry.attempts),
-        minDelayMs: delayMsField.default(DEFAULTS.retry.minDelayMs),
-        maxDelayMs: delayMsField.default(DEFAULTS.retry.maxDelayMs),
+        attempts: defaulted(SETTINGS.retryAttempts),
+        minDelayMs: defaulted(SETTINGS.retryMinDelayMs),
+        maxDelayMs: defaulted(SETTINGS.retryMaxDelayMs),
       })
       .strict()
       .refine((retry) => retry.minDelayMs <= retry.maxDelayMs, {
         error: 'minDelayMs must not exceed maxDelayMs',
       })
-      .default(DEFAULTS.retry),
-    queryParam: queryParamField.default(DEFAULTS.queryParam),
+      .prefault({}),
+    queryParam: defaulted(SETTINGS.queryParam),
     getSessionKey:
       functionField<(req: IncomingMessage) => string | undefined>(
         '(req) => session key',
@@ -117,7 +105,7 @@ const optionsSchema = z
         { error: 'must be a delivery queue such as new BullMQDeliveryQueue({ connection })' },
       )
       .optional(),
-    worker: z.boolean({ error: 'must be true or false' }).default(true),
+    worker: defaulted(SETTINGS.worker),
   })
   .strict()
   .superRefine((options, context) => {

@@ -173,11 +173,17 @@ export const SETTINGS = {
 /** The name of a setting in {@link SETTINGS}. */
 export type SettingName = keyof typeof SETTINGS;
 
+/** The name of a setting read from the environment. */
+export type EnvSettingName = {
+  [Name in SettingName]: (typeof SETTINGS)[Name] extends { env: string } ? Name : never;
+}[SettingName];
+
 /** A setting read from the environment, with its name. */
-export type EnvSetting = Setting & { readonly name: SettingName; readonly env: string };
+export type EnvSetting = Setting & { readonly name: EnvSettingName; readonly env: string };
 
 /** The settings read from the environment, in the table's order. */
-export const ENV_SETTINGS: readonly EnvSetting[] = Object.entries(SETTINGS).flatMap(
-  ([name, setting]: [string, Setting]) =>
-    setting.env === undefined ? [] : [{ ...setting, name: name as SettingName, env: setting.env }],
+export const ENV_SETTINGS: readonly EnvSetting[] = (
+  Object.entries(SETTINGS) as [SettingName, Setting][]
+).flatMap(([name, setting]) =>
+  setting.env === undefined ? [] : [{ ...setting, name: name as EnvSettingName, env: setting.env }],
 );
