@@ -27,12 +27,12 @@ export const apiKeyField = z
   .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "-" and "_"');
 
 /** A traffic source number as text (the environment's form): digits, as Sovendus gave it. */
-export const trafficSourceNumberText = z
+const trafficSourceNumberText = z
   .string()
   .trim()
   .regex(/^[1-9][0-9]{0,17}$/, 'must be a positive whole number such as 1234, as Sovendus gave it');
 
-/** The option may be a number or a string; it is kept as a string. */
+/** The option may be a number or a string (the environment's); it is kept as a string. */
 export const trafficSourceNumberField = z
   .union([z.number().transform(String), z.string()], { error: 'must be a number such as 1234' })
   .pipe(trafficSourceNumberText);
@@ -108,6 +108,9 @@ export const coolDownMsField = positiveInt(600_000);
 export const maxPendingCallsField = positiveInt(1_000_000);
 /** `retry.minDelayMs` and `retry.maxDelayMs`: at most a minute. */
 export const delayMsField = positiveInt(60_000);
+
+/** `worker`: a boolean, not a truthy value. */
+export const workerField = z.boolean({ error: 'must be true or false' });
 
 /** `queryParam`: a name that needs no percent-encoding. */
 export const queryParamField = z

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   apiBaseUrlField,
   apiKeyField,
@@ -16,6 +16,7 @@ import {
   trafficMediumPublicIdField,
   trafficSourceNumberField,
   ttlSecondsField,
+  workerField,
 } from './fields.js';
 
 /*
@@ -58,6 +59,7 @@ export interface OptionSetting extends SettingBase {
 
 /** A setting read from the environment that is no option: `loadSovendusConfig` returns it. */
 export interface ReturnedSetting extends SettingBase {
+  /** Always set: such a setting exists only in the environment. */
   readonly env: string;
   /** What it is for, in one line for the docs' environment table. */
   readonly doc: string;
@@ -71,6 +73,7 @@ export type Setting = OptionSetting | ReturnedSetting;
  * `retry.attempts`). The order is `doctor`'s and the docs' environment table's.
  */
 export const SETTINGS = {
+  // The option may also be a function (req) => productId: options.ts widens this rule.
   productId: {
     option: 'productId',
     env: 'SOVENDUS_PRODUCT_ID',
@@ -139,7 +142,7 @@ export const SETTINGS = {
   },
   worker: {
     option: 'worker',
-    rule: z.boolean({ error: 'must be true or false' }),
+    rule: workerField,
     default: true,
   },
   redisUrl: {
