@@ -102,13 +102,14 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);
   // Every store call of the package goes through the breaker, so that a hung store is given a
-  // bounded number of them; the deadlines sit outside it and report its refusals as failures.
+  // bounded number of them. A request's own calls (save, read) end at the breaker's deadline;
+  // the claim ledger bounds its claims itself. Both report the breaker's refusals as failures.
   const breaker = createStoreBreaker(rawStore, {
     ...config.storeBreaker,
     timeoutMs: config.storeTimeoutMs,
     log,
   });
-  const store = boundStore(breaker.store, config.storeTimeoutMs);
+  const store = boundStore(rawStore, breaker, config.storeTimeoutMs);
 
   const sender = createApiSender({
     waitMs: config.timeoutMs,

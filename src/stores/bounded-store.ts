@@ -1,26 +1,39 @@
-import { withDeadline } from '../deadline.js';
 import { SovendusStoreError } from '../errors.js';
 import type { TokenStore } from '../types.js';
+import type { StoreBreaker } from './store-breaker.js';
 import { tokenAnswer } from './store-answers.js';
 
 /** The store calls a request makes outside the claims: saving and reading tokens. */
 export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken'>;
 
 /**
- * Wraps a store so that no call can hold a shop request longer than `timeoutMs`, and every
- * failure is a typed `SovendusStoreError`. ioredis queues commands while it reconnects, so
- * without a deadline a Redis outage would stall every request that carries a token. A save
- * that misses its deadline may still land later: it is the newest click anyway. (Claims are
- * bounded by the claim ledger, which also sees late landings through.)
+ * `store` through its breaker, with no call holding a shop request longer than `timeoutMs` (the
+ * breaker's own deadline, so one timer serves both), and every failure a typed
+ * `SovendusStoreError`. ioredis queues commands while it reconnects, so without a deadline a
+ * Redis outage would stall every request that carries a token. A save that misses its deadline
+ * may still land later: it is the newest click anyway. (Claims are bounded by the claim ledger,
+ * which also sees late replies through.)
  */
-export function boundStore(store: TokenStore, timeoutMs: number): BoundedStore {
+export function boundStore(
+  store: TokenStore,
+  breaker: StoreBreaker,
+  timeoutMs: number,
+): BoundedStore {
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
-    withDeadline(
-      work,
-      timeoutMs,
-      () => new SovendusStoreError(operation, new Error(`no answer within ${timeoutMs} ms`)),
-      (error) => new SovendusStoreError(operation, error),
-    );
+    new Promise<T>((resolve, reject) => {
+      const missed = () => {
+        reject(new SovendusStoreError(operation, new Error(`no answer within ${timeoutMs} ms`)));
+      };
+      const failed = (error: unknown) => {
+        reject(new SovendusStoreError(operation, error));
+      };
+      try {
+        breaker.start(work, missed).then(resolve, failed);
+      } catch (error) {
+        // A store that throws instead of rejecting fails as one that rejects.
+        failed(error);
+      }
+    });
   return {
     saveToken: (key, entry, ttl) =>
       bounded('save the token', () => store.saveToken(key, entry, ttl)),

@@ -16,11 +16,12 @@ import type { TokenStore } from '../types.js';
  *   bound that holds before the first timeout can be seen, however fast requests arrive.
  *
  * It refuses only to *start* work: saving and reading a token, taking claims. A refused call
- * is never made, so it took nothing, and it fails as a store that refused would: the deadline
- * wrappers around this store report it as `STORE_UNAVAILABLE`, saying why. Settling work already started (recording a send as accepted,
- * releasing claims) always goes out, exactly as without the breaker: refusing it would keep a
- * claim from being recorded, and that is how a second send could happen. A call already made is
- * never abandoned either: its late answer still reaches whoever watches it.
+ * is never made, so it took nothing, and it fails as a store that refused would: its callers
+ * (bounded-store.ts, the claim ledger) report it as `STORE_UNAVAILABLE`, saying why. Settling
+ * work already started (recording a send as accepted, releasing claims) always goes out,
+ * exactly as without the breaker: refusing it would keep a claim from being recorded, and that
+ * is how a second send could happen. A call already made is never abandoned either: its late
+ * answer still reaches whoever watches it.
  */
 
 /** The `storeBreaker` option, resolved, with `storeTimeoutMs` and the log. */
@@ -46,6 +47,12 @@ export type BreakerState = 'closed' | 'open' | 'probing';
 export interface StoreBreaker {
   /** The store, with new calls refused while the breaker is open. */
   store: TokenStore;
+  /**
+   * Starts a call as `store`'s methods that start work do (refused while the breaker is open),
+   * and calls `missed` when the call is still unanswered at its deadline: the timer that tells
+   * the breaker is the caller's deadline too, so a bounded call costs one timer, not two.
+   */
+  start<T>(work: () => Promise<T>, missed: () => void): Promise<T>;
   /** Whether new calls go out now. */
   state(): BreakerState;
   /** Calls made through it that the store has not answered yet. */
@@ -92,7 +99,7 @@ export function createStoreBreaker(
     return `not sent: the store is cooling down after ${timeoutsInARow} timeouts in a row`;
   };
 
-  function watched<T>(work: () => Promise<T>, probe: boolean): Promise<T> {
+  function watched<T>(work: () => Promise<T>, probe: boolean, onMissed?: () => void): Promise<T> {
     pending += 1;
     let missed = false;
     // After time *and* I/O: a process that stalled past the deadline reads the answer that
@@ -101,6 +108,7 @@ export function createStoreBreaker(
       missed = true;
       timeoutsInARow += 1;
       if (probe || (state === 'closed' && timeoutsInARow >= timeouts)) open();
+      onMissed?.();
     });
     const answered = () => {
       pending -= 1;
@@ -116,8 +124,8 @@ export function createStoreBreaker(
     try {
       call = Promise.resolve(work());
     } catch (error) {
-      // A store that throws instead of rejecting answered at once; the deadline wrappers
-      // around this store turn the throw into a failure.
+      // A store that throws instead of rejecting answered at once; the callers turn the throw
+      // into a failure.
       answered();
       throw error;
     }
@@ -125,10 +133,10 @@ export function createStoreBreaker(
     return call;
   }
 
-  function starting<T>(work: () => Promise<T>): Promise<T> {
+  function starting<T>(work: () => Promise<T>, onMissed?: () => void): Promise<T> {
     const reason = refusal();
     if (reason !== undefined) return Promise.reject(new Error(reason));
-    return watched(work, state === 'probing');
+    return watched(work, state === 'probing', onMissed);
   }
 
   const guarded: Pick<TokenStore, Starting | 'completeClaims' | 'releaseClaims'> = {
@@ -150,6 +158,7 @@ export function createStoreBreaker(
             acquireSessionClaims: (sessionKey, claimKeysOf, owner, lease) =>
               starting(() => sessionClaims(sessionKey, claimKeysOf, owner, lease)),
           },
+    start: starting,
     state: () => state,
     pendingCalls: () => pending,
   };
