@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore, type StoredToken } from '../src/index.js';
-import { readQueryToken } from '../src/capture/query.js';
+import { readQueryToken } from '../src/middleware/query-token.js';
 import { conversionUrl } from '../src/conversion/conversion-api.js';
 import { parseRedemption } from '../src/coupons/redemption-input.js';
 import { SovendusValidationError } from '../src/errors.js';
-import { checkToken, MAX_TOKEN_LENGTH } from '../src/token.js';
+import { checkToken, MAX_TOKEN_LENGTH } from '../src/conversion/token.js';
 import { createShop } from './support/shop.js';
 
 /**

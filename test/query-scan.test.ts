@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
-import { readQueryToken, type QueryToken } from '../src/capture/query.js';
-import { checkToken } from '../src/token.js';
+import { readQueryToken, type QueryToken } from '../src/middleware/query-token.js';
+import { checkToken } from '../src/conversion/token.js';
 import { createShop, TEST_TOKEN } from './support/shop.js';
 
 /**

@@ -1,5 +1,5 @@
-import { readQueryToken } from '../src/capture/query.js';
-import { checkToken } from '../src/token.js';
+import { readQueryToken } from '../src/middleware/query-token.js';
+import { checkToken } from '../src/conversion/token.js';
 import { MAX_TOKEN_LENGTH } from '../src/index.js';
 
 describe('token validation', () => {

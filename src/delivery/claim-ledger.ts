@@ -13,7 +13,7 @@ import type {
 } from '../types.js';
 import { readThenClaim } from '../stores/session-claims.js';
 import { claimAnswer, sessionClaimsAnswer } from '../stores/store-answers.js';
-import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
+import { backoffDelayMs, RECORD_RETRY } from '../http/retry-policy.js';
 
 /*
  * Exactly once, in one place. Every delivery (a conversion, a coupon redemption) is sent only

@@ -15,7 +15,7 @@ import type {
   QueuedDelivery,
   QueuedRedemption,
 } from '../queue/delivery-queue.js';
-import { checkToken, maskToken } from '../token.js';
+import { checkToken, maskToken } from '../conversion/token.js';
 import type {
   ConsumedToken,
   ConversionFacts,
@@ -24,7 +24,7 @@ import type {
   RedemptionFacts,
   SendConversionOptions,
 } from '../types.js';
-import type { ApiOutcome, SendWatcher } from './api-sender.js';
+import type { ApiOutcome, SendWatcher } from '../http/api-sender.js';
 import { conversionClaimKeys, couponClaimKey } from './claim-ledger.js';
 
 /** Input that cannot be delivered, and why: what a `failed` result and its log line say. */

@@ -1,7 +1,7 @@
 import type { Log } from '../logging.js';
 import type { QueuedDelivery } from '../queue/delivery-queue.js';
 import type { DeliverySent, ResendReason } from '../types.js';
-import type { ApiOutcome, SendWatcher } from './api-sender.js';
+import type { ApiOutcome, SendWatcher } from '../http/api-sender.js';
 import type { Claim, ClaimLedger } from './claim-ledger.js';
 import type { Kind } from './kinds.js';
 import type { Report } from './report.js';

@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { SovendusError } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import type { SessionAccess } from '../middleware/session.js';
-import { maskToken } from '../token.js';
+import type { SessionAccess } from './session.js';
+import { maskToken } from '../conversion/token.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { Middleware } from '../types.js';
-import { readQueryToken } from './query.js';
+import { readQueryToken } from './query-token.js';
 
 /** What the capture middleware needs from its Sovendus instance. */
 export interface CaptureOptions {

@@ -1,4 +1,4 @@
-import { checkToken, type TokenCheck } from '../token.js';
+import { checkToken, type TokenCheck } from '../conversion/token.js';
 
 /** The token parameter of a URL: absent, or present and checked (valid, or why not). */
 export type QueryToken = { found: false } | ({ found: true } & TokenCheck);
