@@ -1,21 +1,8 @@
 import { createHash } from 'node:crypto';
 import { SovendusValidationError } from '../errors.js';
+import type { Redemption } from '../queue/delivery-queue.js';
 import type { RedeemCouponOptions } from '../types.js';
 import { normalizeOrderId } from '../order-id.js';
-
-/** A redemption as it is sent and queued: validated, normalized, the e-mail already hashed. */
-export interface Redemption {
-  /** Trimmed; printable ASCII without spaces. */
-  couponCode: string;
-  /** The order id, as text. */
-  orderId?: string | undefined;
-  /** A decimal string with two places, e.g. `"12.30"`. */
-  orderValue?: string | undefined;
-  /** Upper-case ISO 4217. */
-  orderCurrency?: string | undefined;
-  /** md5 of the trimmed, lower-cased address: the raw address is never kept. */
-  emailHash?: string | undefined;
-}
 
 const MAX_CODE_LENGTH = 100;
 // Printable ASCII without spaces: codes are typed by shoppers, so control characters, spaces

@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { Redemption } from '../coupons/redemption-input.js';
 import type { SovendusError } from '../errors.js';
+
+/** A coupon redemption as it is sent and queued: validated, normalized, the e-mail already hashed. */
+export interface Redemption {
+  /** Trimmed; printable ASCII without spaces. */
+  couponCode: string;
+  /** The order id, as text. */
+  orderId?: string | undefined;
+  /** A decimal string with two places, e.g. `"12.30"`. */
+  orderValue?: string | undefined;
+  /** Upper-case ISO 4217. */
+  orderCurrency?: string | undefined;
+  /** md5 of the trimmed, lower-cased address: the raw address is never kept. */
+  emailHash?: string | undefined;
+}
 
 /** A conversion that failed transiently and waits for a later attempt. */
 export interface QueuedConversion {
