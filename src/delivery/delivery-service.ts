@@ -4,13 +4,13 @@ import { parseRedemption } from '../coupons/redemption-input.js';
 import { settledWithin } from '../deadline.js';
 import {
   type SovendusConfigError,
-  SovendusError,
+  type SovendusError,
   SovendusStoreError,
   SovendusValidationError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import { normalizeOrderId } from '../order-id.js';
+import { checkOrderId } from '../order-id.js';
 import type {
   DeliverQueued,
   DeliveryQueue,
@@ -28,7 +28,7 @@ import type {
 } from '../types.js';
 import { createClaimLedger } from './claim-ledger.js';
 import { createEnqueue } from './enqueue.js';
-import { checkConversion, createKinds, isRejection, notConfigured } from './kinds.js';
+import { checkConversion, createKinds, notConfigured } from './kinds.js';
 import { createDeliverQueued } from './queue-delivery.js';
 import { createReport } from './report.js';
 import { createDeliverNow } from './request-delivery.js';
@@ -137,8 +137,9 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     enqueue && (() => enqueue(delivery).then(() => undefined));
 
   async function sendConversion(input: SendConversionOptions): Promise<ConversionResult> {
-    const delivery = checkConversion(input, undefined, defaultProductId);
-    if (isRejection(delivery)) return report.failed(conversion, delivery, 0);
+    const checked = checkConversion(input, undefined, defaultProductId);
+    if (!checked.ok) return report.failed(conversion, checked.problem, 0);
+    const delivery = checked.value;
     // A claim that lands after the request gave up is handed to the queue, then released.
     const taken = await ledger.take(conversion.claimKeys(delivery), handOverTo(delivery));
     return deliverNow(conversion, delivery, taken);
@@ -162,9 +163,9 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     }
     if (sessionKey === undefined) return NO_TOKEN;
     if (conversion.send === undefined) return failed(notConfigured(conversion));
-    const { orderId: rawOrderId } = completeOptions;
-    const orderId = rawOrderId === undefined ? undefined : normalizeOrderId(rawOrderId);
-    if (typeof orderId === 'object') return failed(new SovendusValidationError([orderId.problem]));
+    const checkedOrderId = checkOrderId(completeOptions.orderId);
+    if (!checkedOrderId.ok) return failed(new SovendusValidationError([checkedOrderId.problem]));
+    const orderId = checkedOrderId.value;
     const deliveryOf = (entry: StoredToken) =>
       checkConversion({ ...entry, orderId }, sessionKey, defaultProductId);
 
@@ -183,29 +184,29 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       enqueue &&
         (async (entry) => {
           const delivery = deliveryOf(entry);
-          if (!isRejection(delivery)) await enqueue(delivery);
+          if (delivery.ok) await enqueue(delivery.value);
         }),
     );
     // Without the token there is nothing to queue: it stays stored for the next checkout.
     if (found instanceof SovendusStoreError) return failed(found);
     if (found === undefined) return NO_TOKEN;
     const delivery = deliveryOf(found.entry);
-    if (isRejection(delivery)) {
+    if (!delivery.ok) {
       // A stored entry that is not a valid conversion (written by hand, or by an old version).
       if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
         await ledger.release(found.taken);
       }
-      return report.failed(conversion, delivery, 0);
+      return report.failed(conversion, delivery.problem, 0);
     }
-    return deliverNow(conversion, delivery, found.taken, followedUp);
+    return deliverNow(conversion, delivery.value, found.taken, followedUp);
   }
 
   async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
     const parsed = parseRedemption(input);
-    if (parsed instanceof SovendusError) {
-      return report.failed(redemption, { facts: {}, logFields: {}, error: parsed }, 0);
+    if (!parsed.ok) {
+      return report.failed(redemption, { facts: {}, logFields: {}, error: parsed.problem }, 0);
     }
-    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed };
+    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed.value };
     const taken = await ledger.take(redemption.claimKeys(delivery), handOverTo(delivery));
     return deliverNow(redemption, delivery, taken);
   }

@@ -4,12 +4,12 @@ import { parseRedemption } from '../coupons/redemption-input.js';
 import { isProductId, PRODUCT_ID_RULE } from '../config/fields.js';
 import {
   SovendusConfigError,
-  SovendusError,
+  type SovendusError,
   SovendusInvalidTokenError,
   SovendusValidationError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
-import { normalizeOrderId } from '../order-id.js';
+import { checkOrderId } from '../order-id.js';
 import type {
   QueuedConversion,
   QueuedDelivery,
@@ -25,6 +25,7 @@ import type {
   SendConversionOptions,
 } from '../types.js';
 import type { ApiOutcome, SendWatcher } from '../http/api-sender.js';
+import { invalid, valid, type Checked } from '../validity.js';
 import { conversionClaimKeys, couponClaimKey } from './claim-ledger.js';
 
 /** Input that cannot be delivered, and why: what a `failed` result and its log line say. */
@@ -55,7 +56,7 @@ export interface Kind<Delivery extends QueuedDelivery, Facts> {
   /** The session token it uses up, deleted once it is accepted. */
   consumed(delivery: Delivery): ConsumedToken | undefined;
   /** Checks a delivery read back from the queue as strictly as a new one. */
-  recheck(delivery: Delivery): Delivery | Rejection<Facts>;
+  recheck(delivery: Delivery): Checked<Delivery, Rejection<Facts>>;
   /** The API call; `undefined` when the shop did not configure this kind. */
   send: ((delivery: Delivery, watcher: SendWatcher) => Promise<ApiOutcome>) | undefined;
   /** Why `send` is missing. */
@@ -75,21 +76,21 @@ export type ConversionKind = Kind<QueuedConversion, ConversionFacts>;
 /** A coupon redemption, as the delivery mechanism sees it. */
 export type RedemptionKind = Kind<QueuedRedemption, RedemptionFacts>;
 
-/** Tells a delivery from the rejection of its input. */
-export const isRejection = <F>(checked: QueuedDelivery | Rejection<F>): checked is Rejection<F> =>
-  'error' in checked;
-
 /** A conversion to send, or why its input cannot be one. */
 export function checkConversion(
   input: SendConversionOptions,
   sessionKey: string | undefined,
   defaultProductId: string | undefined,
-): QueuedConversion | Rejection<ConversionFacts> {
+): Checked<QueuedConversion, Rejection<ConversionFacts>> {
   const checked = checkToken((input as Partial<SendConversionOptions> | undefined)?.token);
   if (!checked.ok) {
-    return { facts: {}, logFields: {}, error: new SovendusInvalidTokenError(checked.reason) };
+    return invalid({
+      facts: {},
+      logFields: {},
+      error: new SovendusInvalidTokenError(checked.problem),
+    });
   }
-  const { token } = checked;
+  const token = checked.value;
   const logFields = { token: maskToken(token) };
   const productId = input.productId ?? defaultProductId;
   if (productId === undefined || !isProductId(productId)) {
@@ -97,29 +98,29 @@ export function checkConversion(
       productId === undefined
         ? 'sendConversion needs a productId when the productId option is a function'
         : `productId ${PRODUCT_ID_RULE}`;
-    return { facts: { token }, logFields, error: new SovendusConfigError(`${problem}.`) };
+    return invalid({ facts: { token }, logFields, error: new SovendusConfigError(`${problem}.`) });
   }
-  const orderId = input.orderId === undefined ? undefined : normalizeOrderId(input.orderId);
-  if (typeof orderId === 'object') {
+  const orderId = checkOrderId(input.orderId);
+  if (!orderId.ok) {
     const error = new SovendusValidationError([orderId.problem]);
-    return { facts: { token, productId }, logFields, error };
+    return invalid({ facts: { token, productId }, logFields, error });
   }
-  return { kind: 'conversion', token, productId, orderId, sessionKey };
+  return valid({ kind: 'conversion', token, productId, orderId: orderId.value, sessionKey });
 }
 
 /** A redemption to send (queued, or read back from the queue), or why it cannot be one. */
 export function checkRedemption(
   input: QueuedRedemption,
-): QueuedRedemption | Rejection<RedemptionFacts> {
+): Checked<QueuedRedemption, Rejection<RedemptionFacts>> {
   const parsed = parseRedemption(input);
-  if (parsed instanceof SovendusError) return { facts: {}, logFields: {}, error: parsed };
+  if (!parsed.ok) return invalid({ facts: {}, logFields: {}, error: parsed.problem });
   // The e-mail was hashed before it was queued; the hash is checked as the API would.
   const { emailHash } = input;
   if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
     const error = new SovendusConfigError('emailHash is malformed.');
-    return { facts: {}, logFields: {}, error };
+    return invalid({ facts: {}, logFields: {}, error });
   }
-  return { kind: 'redemption', ...parsed, emailHash };
+  return valid({ kind: 'redemption', ...parsed.value, emailHash });
 }
 
 /** What the two kinds are made from. */

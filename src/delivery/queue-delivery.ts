@@ -1,5 +1,5 @@
 import { SovendusConfigError, SovendusError, SovendusStoreError } from '../errors.js';
-import { normalizeOrderId } from '../order-id.js';
+import { checkOrderId } from '../order-id.js';
 import type {
   DeliverQueued,
   DeliveryVerdict,
@@ -9,7 +9,6 @@ import type {
 import type { ClaimLedger, Taken } from './claim-ledger.js';
 import {
   checkConversion,
-  isRejection,
   notConfigured,
   type ConversionKind,
   type Kind,
@@ -48,11 +47,12 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
     queued: D,
     last: boolean,
   ): Promise<DeliveryVerdict> {
-    const delivery = kind.recheck(queued);
-    if (isRejection(delivery)) {
-      report.failed(kind, delivery, 0);
-      return report.dead(kind, delivery.facts, delivery.error);
+    const checked = kind.recheck(queued);
+    if (!checked.ok) {
+      report.failed(kind, checked.problem, 0);
+      return report.dead(kind, checked.problem.facts, checked.problem.error);
     }
+    const delivery = checked.value;
     // A claim that lands late is released; the job's next attempt takes it again.
     const taken = await track(ledger.take(kind.claimKeys(delivery), undefined));
     return sendFromQueue(kind, delivery, taken, last);
@@ -87,12 +87,12 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
    */
   async function followUpCheckout(job: QueuedCheckout, last: boolean): Promise<DeliveryVerdict> {
     const { sessionKey, checkoutAt } = job as Partial<QueuedCheckout>;
-    const orderId = job.orderId === undefined ? undefined : normalizeOrderId(job.orderId);
+    const checkedOrderId = checkOrderId(job.orderId);
     if (
       typeof sessionKey !== 'string' ||
       sessionKey === '' ||
       typeof checkoutAt !== 'number' ||
-      typeof orderId === 'object'
+      !checkedOrderId.ok
     ) {
       return report.dead(
         conversion,
@@ -100,6 +100,7 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
         new SovendusConfigError('a malformed checkout follow-up.'),
       );
     }
+    const orderId = checkedOrderId.value;
     const found = await track(ledger.takeSession(sessionKey, orderId, undefined));
     if (found instanceof SovendusStoreError) {
       return last ? report.dead(conversion, {}, found) : { kind: 'retry', error: found };
@@ -111,14 +112,14 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
       options.defaultProductId,
     );
     // A token captured after the checkout is a later visit's, which has not ordered yet.
-    if (isRejection(delivery) || found.entry.capturedAt > checkoutAt) {
+    if (!delivery.ok || found.entry.capturedAt > checkoutAt) {
       if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
         await ledger.release(found.taken);
       }
-      if (isRejection(delivery)) report.failed(conversion, delivery, 0);
+      if (!delivery.ok) report.failed(conversion, delivery.problem, 0);
       return { kind: 'done' };
     }
-    return sendFromQueue(conversion, delivery, found.taken, last);
+    return sendFromQueue(conversion, delivery.value, found.taken, last);
   }
 
   return (delivery, { last }) => {

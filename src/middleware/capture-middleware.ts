@@ -51,12 +51,12 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
     if (!found.ok) {
-      log.debug({ reason: found.reason }, 'token rejected');
-      events.emit('rejected', { reason: found.reason });
+      log.debug({ reason: found.problem }, 'token rejected');
+      events.emit('rejected', { reason: found.problem });
       next();
       return;
     }
-    const { token } = found;
+    const token = found.value;
 
     let sessionKey: string | undefined;
     let productId: string;
