@@ -13,8 +13,8 @@ import { createLog } from './logging.js';
 import { checkoutFailure } from './middleware/checkout-failure.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import {
+  attachAndGetRequestContext,
   attachRequestContext,
-  requestContext,
   type RequestContextDeps,
 } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
@@ -176,7 +176,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
       return createConvertMiddleware(
-        (req) => requestContext(req, contextDeps),
+        (req) => attachAndGetRequestContext(req, contextDeps),
         failCheckout,
         convertOptions,
       );

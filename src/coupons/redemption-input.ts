@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { SovendusValidationError } from '../errors.js';
-import type { Redemption } from '../queue/delivery-queue.js';
-import type { RedeemCouponOptions } from '../types.js';
+import type { Rejection } from '../delivery/rejection.js';
+import { SovendusConfigError, SovendusValidationError } from '../errors.js';
+import type { QueuedRedemption, Redemption } from '../queue/delivery-queue.js';
+import type { RedeemCouponOptions, RedemptionFacts } from '../types.js';
 import { checkOrderId } from '../order-id.js';
 import { invalid, valid, type Checked } from '../validity.js';
 
@@ -95,4 +96,19 @@ export function parseRedemption(
     return invalid(new SovendusValidationError(problems));
   }
   return valid({ couponCode, orderId, orderValue, orderCurrency, emailHash });
+}
+
+/** A redemption to send (queued, or read back from the queue), or why it cannot be one. */
+export function checkRedemption(
+  input: QueuedRedemption,
+): Checked<QueuedRedemption, Rejection<RedemptionFacts>> {
+  const parsed = parseRedemption(input);
+  if (!parsed.ok) return invalid({ facts: {}, logFields: {}, error: parsed.problem });
+  // The e-mail was hashed before it was queued; the hash is checked as the API would.
+  const { emailHash } = input;
+  if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
+    const error = new SovendusConfigError('emailHash is malformed.');
+    return invalid({ facts: {}, logFields: {}, error });
+  }
+  return valid({ kind: 'redemption', ...parsed.value, emailHash });
 }
