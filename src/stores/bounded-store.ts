@@ -10,8 +10,8 @@ export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken'>;
  * Wraps a store so that no call can hold a shop request longer than `timeoutMs`, and every
  * failure is a typed `SovendusStoreError`. ioredis queues commands while it reconnects, so
  * without a deadline a Redis outage would stall every request that carries a token. A save
- * that misses its deadline may still land later: it is the newest click anyway. (Claims are
- * bounded by the claim ledger, which also sees late landings through.)
+ * that misses its deadline may still be saved later: it is the newest click anyway. (Claims
+ * are bounded by the claim ledger, which also sees late replies through.)
  */
 export function boundStore(store: TokenStore, timeoutMs: number): BoundedStore {
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
