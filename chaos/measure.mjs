@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { percentile, sleep } from './random.mjs';
 
 const POLL_MS = 250;
-// Quiet for this long in a row: a delivery between two states (a claim landing late and being
+// Quiet for this long in a row: a delivery between two states (a claim answered late and being
 // handed to the queue) must not read as done.
 const QUIET_FOR_MS = 1_000;
 const SAMPLES = 10;

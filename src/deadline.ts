@@ -1,7 +1,7 @@
 /**
  * Runs `work` but gives up waiting after `timeoutMs`, rejecting with `onTimeout(pending)`; any
  * failure of `work` is rejected as `onFailure(error)`. The work itself may still finish later,
- * as `pending`: callers use this only for operations that are safe to land late, or that
+ * as `pending`: callers use this only for operations that are safe to finish late, or that
  * watch `pending` and see them through.
  */
 export function withDeadline<T>(

@@ -5,7 +5,7 @@ export { loadSovendusConfig, type SovendusEnvConfig } from './config/env.js';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-store.js';
 export type { IoRedisClient, NodeRedisClient, RedisClient } from './stores/redis-clients.js';
-export { MAX_TOKEN_LENGTH } from './token.js';
+export { MAX_TOKEN_LENGTH } from './conversion/token.js';
 export {
   deliveryId,
   type DeliverQueued,

@@ -1,6 +1,6 @@
 /**
  * Finds a secret in text that may have altered it, and cuts it out: the one recogniser of a
- * secret's pieces, for Sovendus' answers (`delivery/sovendus-message.ts`) and the doctor's
+ * secret's pieces, for Sovendus' answers (`http/sovendus-message.ts`) and the doctor's
  * report (`cli/doctor-masks.ts`).
  *
  * Letters and digits are compared, ignoring case and whatever stands between them (dashes,

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { refuseAsync } from './callbacks.js';
-import { createCaptureMiddleware } from './capture/capture-middleware.js';
+import { createCaptureMiddleware } from './middleware/capture-middleware.js';
 import { isProductId, PRODUCT_ID_RULE } from './config/fields.js';
 import { resolveOptions, type ResolvedOptions } from './config/options.js';
 import { createConversionApi } from './conversion/conversion-api.js';
 import { createCouponApi } from './coupons/coupon-api.js';
-import { createApiSender } from './delivery/api-sender.js';
+import { createApiSender } from './http/api-sender.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
@@ -13,8 +13,8 @@ import { createLog } from './logging.js';
 import { checkoutFailure } from './middleware/checkout-failure.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import {
+  attachAndGetRequestContext,
   attachRequestContext,
-  requestContext,
   type RequestContextDeps,
 } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
@@ -177,7 +177,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
       return createConvertMiddleware(
-        (req) => requestContext(req, contextDeps),
+        (req) => attachAndGetRequestContext(req, contextDeps),
         failCheckout,
         convertOptions,
       );

@@ -140,7 +140,7 @@ function gatedStore(inner: TokenStore) {
 }
 
 describe('the claim ledger, when the store is late or down', () => {
-  it('hands over and gives back a claim that lands after its deadline', async () => {
+  it('hands over and gives back a claim answered after its deadline', async () => {
     const clock = manualClock();
     const inner = new MemoryTokenStore({ now: clock.now });
     const { store, open } = gatedStore(inner);
@@ -151,7 +151,7 @@ describe('the claim ledger, when the store is late or down', () => {
       return Promise.resolve();
     });
     expect(taken).toMatchObject({ outcome: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
-    open(); // the stalled store answers: the claim lands, though nobody waits for it
+    open(); // the stalled store answers: a late reply, though nobody waits for it
     await settled();
     expect(handedOver).toEqual(['queued']);
     // Given back: the next sender (the queue's worker) can take it at once.
@@ -202,7 +202,7 @@ describe('the claim ledger, when the store is late or down', () => {
 });
 
 describe('what a resumed claim remembers', () => {
-  it('is not forgotten when the resuming sender fails, nor when its claim landed late', async () => {
+  it('is not forgotten when the resuming sender fails, nor when its claim was answered late', async () => {
     const clock = manualClock();
     const store = new MemoryTokenStore({ now: clock.now });
     const { ledger } = ledgerOn(store, clock.now);

@@ -277,9 +277,9 @@ describe('the durable queue', () => {
 });
 
 describe("a checkout's follow-up", () => {
-  it('sends a token whose capture landed only after the checkout read the session', async () => {
+  it('sends a token whose capture was saved only after the checkout read the session', async () => {
     // The landing's save waits at a gate, as in a Redis stall: it misses its deadline (the
-    // page is served), the checkout finds no token, and only then does the save land.
+    // page is served), the checkout finds no token, and only then is the save answered.
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const slowSaves: TokenStore = {

@@ -183,7 +183,7 @@ describe('a custom store that throws instead of rejecting', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  /** Writes (and scripts) wait for `ms`: a claim sent meanwhile misses its deadline, then lands. */
+  /** Writes (and scripts) wait for `ms`: a claim sent meanwhile misses its deadline, then is answered. */
   async function pauseWrites(ms: number): Promise<void> {
     const admin = new Redis(server.url);
     await admin.client('PAUSE', ms, 'WRITE');
@@ -241,7 +241,7 @@ describe('a custom store that throws instead of rejecting', () => {
 
   // A checkout claims the session's token; sendConversion claims the token it is given.
   it.each(['checkout', 'sendConversion'])(
-    'gives back a claim that landed after its deadline, so the next try sends (%s)',
+    'gives back a claim answered after its deadline, so the next try sends (%s)',
     async (path) => {
       const { app, sovendus } = shopOn(client, prefix);
       const visitor = request.agent(app);
@@ -251,12 +251,12 @@ describe('a custom store that throws instead of rejecting', () => {
         path === 'checkout'
           ? ((await visitor.post('/checkout').send({})).body as unknown)
           : sovendus.sendConversion({ token });
-      await pauseWrites(3_000); // the claim misses its deadline, then lands
+      await pauseWrites(3_000); // the claim misses its deadline, then is answered
       expect(await convert()).toMatchObject({
         status: 'failed',
         error: { code: 'STORE_UNAVAILABLE' },
       });
-      // Idle: the late claim has landed and been given back (close() waits for that, and
+      // Idle: the late reply has come and its claim been given back (close() waits for that, and
       // leaves an instance without a queue usable).
       await sovendus.close({ timeoutMs: 20_000 });
 
@@ -265,7 +265,7 @@ describe('a custom store that throws instead of rejecting', () => {
     },
   );
 
-  it('queues a checkout whose claim landed after its deadline, and its worker sends it', async () => {
+  it('queues a checkout whose claim was answered after its deadline, and its worker sends it', async () => {
     const { visitor, token, sent, sovendus } = await landedWithQueue();
     await pauseWrites(3_000);
     expect((await visitor.post('/checkout').send({})).body).toMatchObject({

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { MemoryTokenStore, type StoredToken } from '../src/index.js';
-import { readQueryToken } from '../src/capture/query.js';
+import { readQueryToken } from '../src/middleware/query-token.js';
 import { conversionUrl } from '../src/conversion/conversion-api.js';
 import { parseRedemption } from '../src/coupons/redemption-input.js';
 import { SovendusValidationError } from '../src/errors.js';
-import { checkToken, MAX_TOKEN_LENGTH } from '../src/token.js';
+import { checkToken, MAX_TOKEN_LENGTH } from '../src/conversion/token.js';
 import { createShop } from './support/shop.js';
 
 /**
@@ -64,7 +64,7 @@ describe('hostile input', () => {
     fc.assert(
       fc.property(fc.oneof(hostileUrl, hostileText), (url) => {
         const result = readQueryToken(url, NAME);
-        if (result.found && result.ok) expect(result.token).toMatch(VALID);
+        if (result.found && result.ok) expect(result.value).toMatch(VALID);
       }),
       { numRuns: 5_000 },
     );
@@ -174,11 +174,13 @@ describe('hostile redemption input', () => {
           { requiredKeys: ['couponCode'] },
         ),
         (input) => {
-          const parsed = parseRedemption(input as never);
-          if (parsed instanceof SovendusValidationError) {
-            expect(parsed.problems.length).toBeGreaterThan(0);
+          const checked = parseRedemption(input as never);
+          if (!checked.ok) {
+            expect(checked.problem).toBeInstanceOf(SovendusValidationError);
+            expect(checked.problem.problems.length).toBeGreaterThan(0);
             return;
           }
+          const parsed = checked.value;
           expect(parsed.couponCode).toMatch(/^[!-~]{1,100}$/);
           if (parsed.orderValue !== undefined) expect(parsed.orderValue).toMatch(/^\d+\.\d{2}$/);
           if (parsed.orderCurrency !== undefined)

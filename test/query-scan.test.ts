@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
-import { readQueryToken, type QueryToken } from '../src/capture/query.js';
-import { checkToken } from '../src/token.js';
+import { readQueryToken, type QueryToken } from '../src/middleware/query-token.js';
+import { checkToken } from '../src/conversion/token.js';
 import { createShop, TEST_TOKEN } from './support/shop.js';
 
 /**
@@ -133,7 +133,7 @@ describe('the query scan', () => {
   it('stops at the second occurrence of the parameter: a repeated parameter is rejected', () => {
     const url = `/?${NAME}=${TEST_TOKEN}&${NAME}=${TEST_TOKEN}&${'a=b&'.repeat(MB / 4)}`;
     const { result, work } = countWork(() => readQueryToken(url, NAME));
-    expect(result).toEqual({ found: true, ok: false, reason: 'the parameter is repeated' });
+    expect(result).toEqual({ found: true, ok: false, problem: 'the parameter is repeated' });
     expect(work).toBeLessThan(1_000);
   });
 
@@ -196,12 +196,12 @@ function readPairByPair(url: string, name: string): QueryToken {
     const key = equals === -1 ? pair : pair.slice(0, equals);
     if (key === name) {
       if (value !== undefined)
-        return { found: true, ok: false, reason: 'the parameter is repeated' };
+        return { found: true, ok: false, problem: 'the parameter is repeated' };
       value = equals === -1 ? '' : pair.slice(equals + 1);
     } else if (key.startsWith(name)) {
       const rest = key.slice(name.length);
       if (rest.startsWith('[') || rest.slice(0, 3).toLowerCase() === '%5b') {
-        return { found: true, ok: false, reason: 'the parameter is nested or an array' };
+        return { found: true, ok: false, problem: 'the parameter is nested or an array' };
       }
     }
   }
@@ -210,7 +210,7 @@ function readPairByPair(url: string, name: string): QueryToken {
   try {
     decoded = decodeURIComponent(value.replaceAll('+', ' '));
   } catch {
-    return { found: true, ok: false, reason: 'it is not valid percent-encoding' };
+    return { found: true, ok: false, problem: 'it is not valid percent-encoding' };
   }
   return { found: true, ...checkToken(decoded) };
 }

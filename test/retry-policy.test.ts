@@ -1,4 +1,4 @@
-import { backoffDelayMs, parseRetryAfter } from '../src/delivery/retry-policy.js';
+import { backoffDelayMs, parseRetryAfter } from '../src/http/retry-policy.js';
 
 const policy = { attempts: 4, minDelayMs: 100, maxDelayMs: 1_000 };
 const lowest = () => 0;

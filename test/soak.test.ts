@@ -277,7 +277,7 @@ interface Visitor {
     const elapsedMs = performance.now() - started;
 
     // Each visitor converts exactly one of its tokens (one order each): one that was stored.
-    // A capture that missed its deadline during the outage may still have landed late, so a
+    // A capture that missed its deadline during the outage may still have been saved late, so a
     // visitor whose tokens were all reported as not captured may convert too, or not.
     const accepted = new Map<string, number>();
     for (const call of api.conversions) {

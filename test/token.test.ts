@@ -1,5 +1,5 @@
-import { readQueryToken } from '../src/capture/query.js';
-import { checkToken } from '../src/token.js';
+import { readQueryToken } from '../src/middleware/query-token.js';
+import { checkToken } from '../src/conversion/token.js';
 import { MAX_TOKEN_LENGTH } from '../src/index.js';
 
 describe('token validation', () => {
@@ -11,7 +11,7 @@ describe('token validation', () => {
     'under_score',
     'a'.repeat(MAX_TOKEN_LENGTH),
   ])('accepts %s', (token) => {
-    expect(checkToken(token)).toEqual({ ok: true, token });
+    expect(checkToken(token)).toEqual({ ok: true, value: token });
   });
 
   it.each([
@@ -29,7 +29,7 @@ describe('token validation', () => {
   ])('rejects %j (%s)', (value, reason) => {
     const check = checkToken(value);
     expect(check.ok).toBe(false);
-    expect(!check.ok && check.reason).toContain(reason);
+    expect(!check.ok && check.problem).toContain(reason);
   });
 
   it('rejects values that are not strings', () => {
@@ -52,9 +52,9 @@ describe('reading the token from a URL', () => {
     expect(read('/landing?a=1&sovReqToken=12345-test-123-12345&b=2')).toEqual({
       found: true,
       ok: true,
-      token: '12345-test-123-12345',
+      value: '12345-test-123-12345',
     });
-    expect(read('/?sovReqToken=abc%2Ddef')).toMatchObject({ ok: true, token: 'abc-def' });
+    expect(read('/?sovReqToken=abc%2Ddef')).toMatchObject({ ok: true, value: 'abc-def' });
   });
 
   it.each([
@@ -71,11 +71,11 @@ describe('reading the token from a URL', () => {
   ])('rejects %s (%s)', (url, reason) => {
     const result = read(url);
     expect(result).toMatchObject({ found: true, ok: false });
-    expect(result.found && !result.ok && result.reason).toContain(reason);
+    expect(result.found && !result.ok && result.problem).toContain(reason);
   });
 
   it('honours a renamed parameter', () => {
-    expect(readQueryToken('/?ref=abc', 'ref')).toMatchObject({ ok: true, token: 'abc' });
+    expect(readQueryToken('/?ref=abc', 'ref')).toMatchObject({ ok: true, value: 'abc' });
     expect(readQueryToken('/?sovReqToken=abc', 'ref')).toEqual({ found: false });
   });
 });

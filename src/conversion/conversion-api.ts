@@ -3,8 +3,8 @@ import {
   SovendusInvalidParametersError,
   SovendusNotFoundError,
 } from '../errors.js';
-import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/api-sender.js';
-import { transientFailure, unexpectedStatus } from '../delivery/response.js';
+import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../http/api-sender.js';
+import { transientFailure, unexpectedStatus } from '../http/response.js';
 
 /** The conversion API of Sovendus, as the delivery service calls it. */
 export interface ConversionApi {

@@ -1,7 +1,7 @@
 import { SovendusInvalidParametersError, SovendusNotFoundError } from '../errors.js';
-import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../delivery/api-sender.js';
-import { transientFailure, unexpectedStatus } from '../delivery/response.js';
-import type { Redemption } from './redemption-input.js';
+import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../http/api-sender.js';
+import { transientFailure, unexpectedStatus } from '../http/response.js';
+import type { Redemption } from '../queue/delivery-queue.js';
 
 /** The coupon API of Sovendus, as the delivery service calls it. */
 export interface CouponApi {

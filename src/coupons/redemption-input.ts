@@ -1,21 +1,10 @@
 import { createHash } from 'node:crypto';
-import { SovendusValidationError } from '../errors.js';
-import type { RedeemCouponOptions } from '../types.js';
-import { normalizeOrderId } from '../order-id.js';
-
-/** A redemption as it is sent and queued: validated, normalized, the e-mail already hashed. */
-export interface Redemption {
-  /** Trimmed; printable ASCII without spaces. */
-  couponCode: string;
-  /** The order id, as text. */
-  orderId?: string | undefined;
-  /** A decimal string with two places, e.g. `"12.30"`. */
-  orderValue?: string | undefined;
-  /** Upper-case ISO 4217. */
-  orderCurrency?: string | undefined;
-  /** md5 of the trimmed, lower-cased address: the raw address is never kept. */
-  emailHash?: string | undefined;
-}
+import type { Rejection } from '../delivery/rejection.js';
+import { SovendusConfigError, SovendusValidationError } from '../errors.js';
+import type { QueuedRedemption, Redemption } from '../queue/delivery-queue.js';
+import type { RedeemCouponOptions, RedemptionFacts } from '../types.js';
+import { checkOrderId } from '../order-id.js';
+import { invalid, valid, type Checked } from '../validity.js';
 
 const MAX_CODE_LENGTH = 100;
 // Printable ASCII without spaces: codes are typed by shoppers, so control characters, spaces
@@ -26,83 +15,74 @@ const MAX_ORDER_VALUE = 1e12;
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const MAX_EMAIL_LENGTH = 254;
 
-type Check<T> = { ok: true; value: T } | { ok: false; problem: string };
-
-function checkCouponCode(code: unknown): Check<string> {
+function checkCouponCode(code: unknown): Checked<string> {
   const trimmed = typeof code === 'string' ? code.trim() : undefined;
   if (trimmed === undefined || trimmed === '') {
-    return { ok: false, problem: 'couponCode is required: the voucher code used in the order' };
+    return invalid('couponCode is required: the voucher code used in the order');
   }
   if (trimmed.length > MAX_CODE_LENGTH || !COUPON_CODE.test(trimmed)) {
-    return {
-      ok: false,
-      problem: `couponCode must be 1 to ${MAX_CODE_LENGTH} printable ASCII characters without spaces`,
-    };
+    return invalid(
+      `couponCode must be 1 to ${MAX_CODE_LENGTH} printable ASCII characters without spaces`,
+    );
   }
-  return { ok: true, value: trimmed };
+  return valid(trimmed);
 }
 
 /** Money is net value, at most two decimal places, as a string or a number; sent as a string. */
-function checkOrderValue(value: unknown): Check<string> {
+function checkOrderValue(value: unknown): Checked<string> {
   const problem =
     'orderValue must be a non-negative amount with at most 2 decimal places, e.g. "12.34" or 12.34';
   if (typeof value === 'number') {
     const cents = Math.round(value * 100);
     // 0.1 + 0.2 is not an amount of money: a number must be exact to the cent.
     if (!Number.isFinite(value) || value < 0 || value >= MAX_ORDER_VALUE || cents / 100 !== value) {
-      return { ok: false, problem };
+      return invalid(problem);
     }
-    return { ok: true, value: value.toFixed(2) };
+    return valid(value.toFixed(2));
   }
   if (typeof value === 'string' && DECIMAL.test(value.trim())) {
-    return { ok: true, value: Number(value.trim()).toFixed(2) };
+    return valid(Number(value.trim()).toFixed(2));
   }
-  return { ok: false, problem };
+  return invalid(problem);
 }
 
-function checkCurrency(currency: unknown): Check<string> {
+function checkCurrency(currency: unknown): Checked<string> {
   const code = typeof currency === 'string' ? currency.trim().toUpperCase() : '';
-  if (/^[A-Z]{3}$/.test(code) && CURRENCIES.has(code)) return { ok: true, value: code };
-  return { ok: false, problem: 'orderCurrency must be an ISO 4217 currency code such as "EUR"' };
+  if (/^[A-Z]{3}$/.test(code) && CURRENCIES.has(code)) return valid(code);
+  return invalid('orderCurrency must be an ISO 4217 currency code such as "EUR"');
 }
 
-function checkEmail(email: unknown): Check<string> {
+function checkEmail(email: unknown): Checked<string> {
   const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
   const at = normalized.indexOf('@');
   if (at < 1 || at === normalized.length - 1 || normalized.length > MAX_EMAIL_LENGTH) {
     // The message never repeats the address: it is personal data.
-    return {
-      ok: false,
-      problem: 'email must be an e-mail address (it is sent only as an md5 hash)',
-    };
+    return invalid('email must be an e-mail address (it is sent only as an md5 hash)');
   }
-  return { ok: true, value: createHash('md5').update(normalized).digest('hex') };
+  return valid(createHash('md5').update(normalized).digest('hex'));
 }
 
 /**
  * Validates a redemption before anything is sent or stored, and collects every problem into
  * one `SovendusValidationError`, so a shop fixes its call once.
  */
-export function parseRedemption(input: RedeemCouponOptions): Redemption | SovendusValidationError {
+export function parseRedemption(
+  input: RedeemCouponOptions,
+): Checked<Redemption, SovendusValidationError> {
   // Typed for TypeScript callers; checked as unknown for JavaScript ones.
   const raw: unknown = input;
   const given = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<
     Record<keyof RedeemCouponOptions, unknown>
   >;
   const problems: string[] = [];
-  const take = <T>(check: Check<T>): T | undefined => {
+  const take = <T>(check: Checked<T>): T | undefined => {
     if (check.ok) return check.value;
     problems.push(check.problem);
     return undefined;
   };
 
   const couponCode = take(checkCouponCode(given.couponCode));
-  let orderId: string | undefined;
-  if (given.orderId !== undefined) {
-    const normalized = normalizeOrderId(given.orderId);
-    if (typeof normalized === 'string') orderId = normalized;
-    else problems.push(normalized.problem);
-  }
+  const orderId = take(checkOrderId(given.orderId));
   const hasValue = given.orderValue !== undefined;
   const hasCurrency = given.orderCurrency !== undefined;
   if (hasValue !== hasCurrency) {
@@ -113,7 +93,22 @@ export function parseRedemption(input: RedeemCouponOptions): Redemption | Sovend
   const emailHash = given.email === undefined ? undefined : take(checkEmail(given.email));
 
   if (problems.length > 0 || couponCode === undefined) {
-    return new SovendusValidationError(problems);
+    return invalid(new SovendusValidationError(problems));
   }
-  return { couponCode, orderId, orderValue, orderCurrency, emailHash };
+  return valid({ couponCode, orderId, orderValue, orderCurrency, emailHash });
+}
+
+/** A redemption to send (queued, or read back from the queue), or why it cannot be one. */
+export function checkRedemption(
+  input: QueuedRedemption,
+): Checked<QueuedRedemption, Rejection<RedemptionFacts>> {
+  const parsed = parseRedemption(input);
+  if (!parsed.ok) return invalid({ facts: {}, logFields: {}, error: parsed.problem });
+  // The e-mail was hashed before it was queued; the hash is checked as the API would.
+  const { emailHash } = input;
+  if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
+    const error = new SovendusConfigError('emailHash is malformed.');
+    return invalid({ facts: {}, logFields: {}, error });
+  }
+  return valid({ kind: 'redemption', ...parsed.value, emailHash });
 }

@@ -13,7 +13,7 @@ import type {
 } from '../types.js';
 import { readThenClaim } from '../stores/session-claims.js';
 import { claimAnswer, sessionClaimsAnswer } from '../stores/store-answers.js';
-import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
+import { backoffDelayMs, RECORD_RETRY } from '../http/retry-policy.js';
 
 /*
  * Exactly once, in one place. Every delivery (a conversion, a coupon redemption) is sent only
@@ -31,10 +31,10 @@ import { backoffDelayMs, RECORD_RETRY } from './retry-policy.js';
  *    Surely not accepted: the claims are released, so a retry can take them at once. Unknown
  *    (maybe accepted), or resumed from a sender whose call may have been: the claims are kept
  *    until their lease ends; whoever takes them then gets `resumed` and reports a resend.
- * 4. Late landings. A store call that misses the request's deadline may still land. A take
- *    that lands late would keep every other sender out for its lease while nobody sends, so
+ * 4. Late replies. A store call that misses the request's deadline may still be answered. A
+ *    take answered late would keep every other sender out for its lease while nobody sends, so
  *    it is handed over (`onLateClaim`, which queues the delivery) and released; a take that
- *    failed outright is made again off the request until it lands, then likewise. A record of an
+ *    failed outright is made again off the request until it is answered, then likewise. A record of an
  *    accepted delivery that fails is tried again, off the request, for as long as the lease
  *    keeps other senders out; past that a second send is possible, and logged as an error.
  */
@@ -86,7 +86,7 @@ export type SendEnd = 'accepted' | 'not-accepted' | 'unknown';
 
 /** What the claim ledger needs: the store, its bounds, and where background work is kept. */
 export interface ClaimLedgerOptions {
-  /** The shop's store, as given: the ledger bounds each call itself, to watch late landings. */
+  /** The shop's store, as given: the ledger bounds each call itself, to watch late replies. */
   store: TokenStore;
   /** The longest a caller waits for one store call. */
   storeTimeoutMs: number;
@@ -94,9 +94,9 @@ export interface ClaimLedgerOptions {
   leaseMs: number;
   /** How long "sent" records (and claims that ran out) are kept, in seconds. */
   ttlSeconds: number;
-  /** Where late landings and records are logged. */
+  /** Where late replies and records are logged. */
   log: Log;
-  /** Keeps background work (late landings, late records) in view of `close()`. */
+  /** Keeps background work (late replies, late records) in view of `close()`. */
   track: (work: Promise<unknown>) => void;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests pass their own. */
   now?: () => number;
@@ -106,7 +106,7 @@ export interface ClaimLedgerOptions {
 export interface ClaimLedger {
   /**
    * Takes `keys` for a request. `onLateClaim` (none: nobody to hand it to) runs when claims
-   * are taken after the request gave up: the call missed its deadline but landed, or failed
+   * are taken after the request gave up: the call missed its deadline but was answered, or failed
    * and was made again off the request. The claims are given back after it.
    */
   take(keys: readonly string[], onLateClaim: (() => Promise<void>) | undefined): Promise<Taken>;
@@ -145,7 +145,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   function bounded<T>(
     operation: string,
     work: () => Promise<T>,
-    late?: (landed: T) => Promise<void> | undefined,
+    late?: (reply: T) => Promise<void> | undefined,
     missed?: () => void,
   ): Promise<T> {
     return withDeadline(
@@ -183,12 +183,12 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   }
 
   /** Claims taken after the request gave up on them: handed over, then given back. */
-  async function rescueLanded(
+  async function rescueLateClaim(
     taken: Taken,
-    handOver: (() => Promise<void>) | undefined,
+    onLateClaim: (() => Promise<void>) | undefined,
   ): Promise<void> {
     if (taken.outcome !== 'acquired' && taken.outcome !== 'resumed') return;
-    if (handOver) await handOver();
+    if (onLateClaim) await onLateClaim();
     await release(taken);
   }
 
@@ -228,7 +228,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
 
   /**
    * One claim call for a request, bounded by the deadline. A call that misses it may still
-   * land: what it took is handed over (`handOver`, which queues the delivery) and given back.
+   * be answered: what it took is handed over (`onLateClaim`, which queues the delivery) and given back.
    * A call that fails outright (the store refused, the connection broke) took nothing, but the
    * delivery still waits to be sent: when there is someone to hand it to, the call is made
    * again off the request, with backoff, for as long as a lease lasts, and what it takes is
@@ -237,7 +237,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   async function claimForRequest<T>(
     operation: string,
     claim: () => Promise<T>,
-    rescue: (landed: T) => Promise<void> | undefined,
+    rescue: (reply: T) => Promise<void> | undefined,
     lookAgain: boolean,
   ): Promise<T> {
     const call = { missed: false };
@@ -252,7 +252,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
   async function claimAgain<T>(
     operation: string,
     claim: () => Promise<T>,
-    rescue: (landed: T) => Promise<void> | undefined,
+    rescue: (reply: T) => Promise<void> | undefined,
   ): Promise<void> {
     const until = now() + leaseMs;
     for (let retry = 1; now() < until; retry += 1) {
@@ -263,7 +263,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
         log.info({ operation }, 'a claim call that failed was made again');
         return;
       } catch {
-        // A call that missed its deadline is rescued when it lands; one that failed is retried.
+        // A call that missed its deadline is rescued when its late reply comes; one that failed is retried.
         if (call.missed) return;
       }
     }
@@ -295,7 +295,7 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
         return await claimForRequest(
           'claim the delivery',
           claim,
-          (landed) => rescueLanded(landed, onLateClaim),
+          (late) => rescueLateClaim(late, onLateClaim),
           onLateClaim !== undefined,
         );
       } catch (error) {
@@ -323,8 +323,8 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
         return await claimForRequest(
           "claim the session's token",
           claim,
-          (landed) =>
-            landed && rescueLanded(landed.taken, onLateClaim && (() => onLateClaim(landed.entry))),
+          (late) =>
+            late && rescueLateClaim(late.taken, onLateClaim && (() => onLateClaim(late.entry))),
           onLateClaim !== undefined,
         );
       } catch (error) {

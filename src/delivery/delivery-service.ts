@@ -1,16 +1,17 @@
 import type { ConversionApi } from '../conversion/conversion-api.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
+import { checkConversion } from '../conversion/conversion-input.js';
 import { parseRedemption } from '../coupons/redemption-input.js';
 import { settledWithin } from '../deadline.js';
 import {
   type SovendusConfigError,
-  SovendusError,
+  type SovendusError,
   SovendusStoreError,
   SovendusValidationError,
 } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import { normalizeOrderId } from '../order-id.js';
+import { checkOrderId } from '../order-id.js';
 import type {
   DeliverQueued,
   DeliveryQueue,
@@ -28,7 +29,7 @@ import type {
 } from '../types.js';
 import { createClaimLedger } from './claim-ledger.js';
 import { createEnqueue } from './enqueue.js';
-import { checkConversion, createKinds, isRejection, notConfigured } from './kinds.js';
+import { createTraits, notConfigured } from './traits.js';
 import { createDeliverQueued } from './queue-delivery.js';
 import { createReport } from './report.js';
 import { createDeliverNow } from './request-delivery.js';
@@ -52,7 +53,7 @@ export interface DeliveryServiceOptions {
   leaseMs: number;
   /** The product id for `sendConversion` calls that give none (the option, when it is a string). */
   defaultProductId: string | undefined;
-  /** Where deliveries that fail transiently wait for a later attempt; none: they fail. */
+  /** Where deliveries that fail transiently wait to be run again later; none: they fail. */
   queue: DeliveryQueue | undefined;
   /** The longest a request waits for one store or queue call. */
   storeTimeoutMs: number;
@@ -85,11 +86,12 @@ export interface DeliveryService {
 const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
 
 /**
- * Every delivery, read top to bottom: validate (`kinds.ts`), take its claims
- * (`claim-ledger.ts`), send and settle them (`send-and-settle.ts`, with retries decided in
- * `api-sender.ts`), and queue what is not settled (`request-delivery.ts` for a shop's request,
- * `queue-delivery.ts` for the queue's worker). This file wires them and holds the three entry
- * points a shop calls.
+ * Every delivery, read top to bottom: validate (`conversion/conversion-input.ts`,
+ * `coupons/redemption-input.ts`), take its claims (`claim-ledger.ts`), send and settle them
+ * (`send-and-settle.ts`, through `traits.ts` to the kind's API, with retries decided in
+ * `http/api-sender.ts`), and queue what is not settled (`request-delivery.ts` for a shop's
+ * request, `queue-delivery.ts` for the queue's worker). This file wires them and holds the
+ * three entry points a shop calls.
  */
 export function createDeliveryService(options: DeliveryServiceOptions): DeliveryService {
   const { log, leaseMs, queue, defaultProductId, storeTimeoutMs, waitMs } = options;
@@ -114,7 +116,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     log,
     track: trackVoid,
   });
-  const { conversion, redemption } = createKinds(options);
+  const { conversion, redemption } = createTraits(options);
   const report = createReport(log, options.events);
   const sendAndSettle = createSendAndSettle(ledger, report, log);
   const enqueue = queue && createEnqueue(queue, storeTimeoutMs, log, trackVoid);
@@ -133,14 +135,15 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
    * Who takes over a delivery whose claims were taken after the request gave up on them: the
    * queue. Without one, nobody: the claims are given back for the next try.
    */
-  const handOverTo = (delivery: QueuedDelivery) =>
+  const queueLateClaim = (delivery: QueuedDelivery) =>
     enqueue && (() => enqueue(delivery).then(() => undefined));
 
   async function sendConversion(input: SendConversionOptions): Promise<ConversionResult> {
-    const delivery = checkConversion(input, undefined, defaultProductId);
-    if (isRejection(delivery)) return report.failed(conversion, delivery, 0);
-    // A claim that lands after the request gave up is handed to the queue, then released.
-    const taken = await ledger.take(conversion.claimKeys(delivery), handOverTo(delivery));
+    const checked = checkConversion(input, undefined, defaultProductId);
+    if (!checked.ok) return report.failed(conversion, checked.problem, 0);
+    const delivery = checked.value;
+    // A claim answered after the request gave up is handed to the queue, then released.
+    const taken = await ledger.take(conversion.claimKeys(delivery), queueLateClaim(delivery));
     return deliverNow(conversion, delivery, taken);
   }
 
@@ -162,15 +165,15 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     }
     if (sessionKey === undefined) return NO_TOKEN;
     if (conversion.send === undefined) return failed(notConfigured(conversion));
-    const { orderId: rawOrderId } = completeOptions;
-    const orderId = rawOrderId === undefined ? undefined : normalizeOrderId(rawOrderId);
-    if (typeof orderId === 'object') return failed(new SovendusValidationError([orderId.problem]));
+    const checkedOrderId = checkOrderId(completeOptions.orderId);
+    if (!checkedOrderId.ok) return failed(new SovendusValidationError([checkedOrderId.problem]));
+    const orderId = checkedOrderId.value;
     const deliveryOf = (entry: StoredToken) =>
       checkConversion({ ...entry, orderId }, sessionKey, defaultProductId);
 
     // Written before the claims are taken, for a session that captured a token: whatever
     // becomes of this checkout from here (its instance dies, the store fails, the call's
-    // outcome is unknown, or a capture that missed its deadline lands after this read), the
+    // outcome is unknown, or a capture that missed its deadline is saved after this read), the
     // queue looks at the session again once a lease has passed, and sends what it finds. For
     // every other session (most of a shop's orders) it costs nothing.
     const followedUp =
@@ -183,30 +186,30 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
       enqueue &&
         (async (entry) => {
           const delivery = deliveryOf(entry);
-          if (!isRejection(delivery)) await enqueue(delivery);
+          if (delivery.ok) await enqueue(delivery.value);
         }),
     );
     // Without the token there is nothing to queue: it stays stored for the next checkout.
     if (found instanceof SovendusStoreError) return failed(found);
     if (found === undefined) return NO_TOKEN;
     const delivery = deliveryOf(found.entry);
-    if (isRejection(delivery)) {
+    if (!delivery.ok) {
       // A stored entry that is not a valid conversion (written by hand, or by an old version).
       if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
         await ledger.release(found.taken);
       }
-      return report.failed(conversion, delivery, 0);
+      return report.failed(conversion, delivery.problem, 0);
     }
-    return deliverNow(conversion, delivery, found.taken, followedUp);
+    return deliverNow(conversion, delivery.value, found.taken, followedUp);
   }
 
   async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
     const parsed = parseRedemption(input);
-    if (parsed instanceof SovendusError) {
-      return report.failed(redemption, { facts: {}, logFields: {}, error: parsed }, 0);
+    if (!parsed.ok) {
+      return report.failed(redemption, { facts: {}, logFields: {}, error: parsed.problem }, 0);
     }
-    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed };
-    const taken = await ledger.take(redemption.claimKeys(delivery), handOverTo(delivery));
+    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed.value };
+    const taken = await ledger.take(redemption.claimKeys(delivery), queueLateClaim(delivery));
     return deliverNow(redemption, delivery, taken);
   }
 

@@ -22,7 +22,7 @@ export function createEnqueue(
         () => queue.enqueue(delivery, { delayMs }),
         storeTimeoutMs,
         (pending) => {
-          // An add that misses the bound may still land: then it is queued after all, which
+          // An add that misses the bound may still be answered: then it is queued after all, which
           // is said, not an error.
           track(
             pending.then(

@@ -1,5 +1,6 @@
+import { checkConversion } from '../conversion/conversion-input.js';
 import { SovendusConfigError, SovendusError, SovendusStoreError } from '../errors.js';
-import { normalizeOrderId } from '../order-id.js';
+import { checkOrderId } from '../order-id.js';
 import type {
   DeliverQueued,
   DeliveryVerdict,
@@ -8,13 +9,11 @@ import type {
 } from '../queue/delivery-queue.js';
 import type { ClaimLedger, Taken } from './claim-ledger.js';
 import {
-  checkConversion,
-  isRejection,
   notConfigured,
-  type ConversionKind,
-  type Kind,
-  type RedemptionKind,
-} from './kinds.js';
+  type ConversionTraits,
+  type DeliveryTraits,
+  type RedemptionTraits,
+} from './traits.js';
 import type { Report } from './report.js';
 import type { SendAndSettle } from './send-and-settle.js';
 
@@ -26,8 +25,8 @@ const BUSY = new SovendusError(
 
 /** What the queue's side of the delivery service is wired from. */
 export interface QueueDeliveryOptions {
-  conversion: ConversionKind;
-  redemption: RedemptionKind;
+  conversion: ConversionTraits;
+  redemption: RedemptionTraits;
   ledger: ClaimLedger;
   report: Report;
   sendAndSettle: SendAndSettle;
@@ -36,7 +35,7 @@ export interface QueueDeliveryOptions {
 }
 
 /**
- * The queue's side: a worker hands over a job, which is checked again (whoever can write to the
+ * The queue's side: a worker gives us a job, which is checked again (whoever can write to the
  * queue's Redis could forge one), claimed and sent like a request's, and the verdict tells the
  * queue to drop it, try it again later, or keep it as a dead letter.
  */
@@ -44,41 +43,43 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
   const { conversion, redemption, ledger, report, sendAndSettle, track } = options;
 
   async function deliverFromQueue<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
+    traits: DeliveryTraits<D, F>,
     queued: D,
     last: boolean,
   ): Promise<DeliveryVerdict> {
-    const delivery = kind.recheck(queued);
-    if (isRejection(delivery)) {
-      report.failed(kind, delivery, 0);
-      return report.dead(kind, delivery.facts, delivery.error);
+    const checked = traits.recheck(queued);
+    if (!checked.ok) {
+      report.failed(traits, checked.problem, 0);
+      return report.dead(traits, checked.problem.facts, checked.problem.error);
     }
-    // A claim that lands late is released; the job's next attempt takes it again.
-    const taken = await track(ledger.take(kind.claimKeys(delivery), undefined));
-    return sendFromQueue(kind, delivery, taken, last);
+    const delivery = checked.value;
+    // A claim answered late is released; the job's next run takes it again.
+    const taken = await track(ledger.take(traits.claimKeys(delivery), undefined));
+    return sendFromQueue(traits, delivery, taken, last);
   }
 
   /** Sends what the worker has claimed, and says what the queue should do next. */
   async function sendFromQueue<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
+    traits: DeliveryTraits<D, F>,
     delivery: D,
     taken: Taken,
     last: boolean,
   ): Promise<DeliveryVerdict> {
-    const send = kind.send;
-    if (send === undefined) return report.dead(kind, kind.facts(delivery), notConfigured(kind));
+    const send = traits.send;
+    if (send === undefined)
+      return report.dead(traits, traits.facts(delivery), notConfigured(traits));
     if (taken.outcome === 'completed') return { kind: 'done' };
     // The queue must not drop a delivery because someone else is sending it: they may fail.
     let error: SovendusError;
     if (taken.outcome === 'held') error = BUSY;
     else if (taken.outcome === 'failed') error = taken.error;
     else {
-      const end = await track(sendAndSettle(kind, send, delivery, taken).ended);
-      if (end.kind === 'sent') return { kind: 'done' };
+      const end = await track(sendAndSettle(traits, send, delivery, taken).ended);
+      if (end.sent) return { kind: 'done' };
       error = end.outcome.error;
     }
     if (error.retryable && !last) return { kind: 'retry', error };
-    return report.dead(kind, kind.facts(delivery), error);
+    return report.dead(traits, traits.facts(delivery), error);
   }
 
   /**
@@ -87,12 +88,12 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
    */
   async function followUpCheckout(job: QueuedCheckout, last: boolean): Promise<DeliveryVerdict> {
     const { sessionKey, checkoutAt } = job as Partial<QueuedCheckout>;
-    const orderId = job.orderId === undefined ? undefined : normalizeOrderId(job.orderId);
+    const checkedOrderId = checkOrderId(job.orderId);
     if (
       typeof sessionKey !== 'string' ||
       sessionKey === '' ||
       typeof checkoutAt !== 'number' ||
-      typeof orderId === 'object'
+      !checkedOrderId.ok
     ) {
       return report.dead(
         conversion,
@@ -100,6 +101,7 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
         new SovendusConfigError('a malformed checkout follow-up.'),
       );
     }
+    const orderId = checkedOrderId.value;
     const found = await track(ledger.takeSession(sessionKey, orderId, undefined));
     if (found instanceof SovendusStoreError) {
       return last ? report.dead(conversion, {}, found) : { kind: 'retry', error: found };
@@ -111,14 +113,14 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
       options.defaultProductId,
     );
     // A token captured after the checkout is a later visit's, which has not ordered yet.
-    if (isRejection(delivery) || found.entry.capturedAt > checkoutAt) {
+    if (!delivery.ok || found.entry.capturedAt > checkoutAt) {
       if (found.taken.outcome === 'acquired' || found.taken.outcome === 'resumed') {
         await ledger.release(found.taken);
       }
-      if (isRejection(delivery)) report.failed(conversion, delivery, 0);
+      if (!delivery.ok) report.failed(conversion, delivery.problem, 0);
       return { kind: 'done' };
     }
-    return sendFromQueue(conversion, delivery, found.taken, last);
+    return sendFromQueue(conversion, delivery.value, found.taken, last);
   }
 
   return (delivery, { last }) => {

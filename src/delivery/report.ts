@@ -3,7 +3,8 @@ import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import type { DeliveryVerdict, QueuedDelivery } from '../queue/delivery-queue.js';
 import type { DeliveryFailed, DeliveryQueued, ResendEvent, ResendReason } from '../types.js';
-import type { Kind, Rejection } from './kinds.js';
+import type { Rejection } from './rejection.js';
+import type { DeliveryTraits } from './traits.js';
 
 /**
  * How the fate of a delivery is told: one log line at the level that fits, the event a shop
@@ -13,60 +14,64 @@ import type { Kind, Rejection } from './kinds.js';
 export interface Report {
   /** A delivery that did not go through: logged, `failed` emitted, its result returned. */
   failed<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
+    traits: DeliveryTraits<D, F>,
     rejection: Rejection<F>,
     attempts: number,
   ): DeliveryFailed<F>;
   /** A delivery put in the durable queue: logged, `queued` emitted, its result returned. */
   queued<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
+    traits: DeliveryTraits<D, F>,
     delivery: D,
     error: SovendusError,
     attempts: number,
   ): DeliveryQueued<F>;
   /** A queued delivery given up: logged, `dead` emitted, the queue told to keep it. */
   dead<D extends QueuedDelivery, F>(
-    kind: Kind<D, F>,
+    traits: DeliveryTraits<D, F>,
     facts: Partial<F>,
     error: SovendusError,
   ): DeliveryVerdict;
   /** A send that may double an earlier one, which Sovendus may have taken. */
-  resend<D extends QueuedDelivery, F>(kind: Kind<D, F>, delivery: D, reason: ResendReason): void;
+  resend<D extends QueuedDelivery, F>(
+    traits: DeliveryTraits<D, F>,
+    delivery: D,
+    reason: ResendReason,
+  ): void;
 }
 
 /** Reports through the shop's logger and the instance's events. */
 export function createReport(log: Log, events: SovendusEventHub): Report {
   return {
-    failed(kind, { facts, logFields, error }, attempts) {
+    failed(traits, { facts, logFields, error }, attempts) {
       const fields = { code: error.code, status: error.status, ...logFields };
       // Retryable trouble is the weather; a non-retryable error means the setup needs a human.
-      if (error.retryable) log.warn(fields, `${kind.noun} failed: ${error.message}`);
-      else log.error(fields, `${kind.noun} failed: ${error.message}`);
-      kind.failed(facts, error);
+      if (error.retryable) log.warn(fields, `${traits.noun} failed: ${error.message}`);
+      else log.error(fields, `${traits.noun} failed: ${error.message}`);
+      traits.failed(facts, error);
       return { status: 'failed', error, attempts, ...facts };
     },
-    queued(kind, delivery, error, attempts) {
-      const queued = { status: 'queued', ...kind.facts(delivery), error, attempts } as const;
-      log.warn(kind.logFields(delivery), `${kind.noun} queued: ${error.message}`);
-      kind.queued(queued);
+    queued(traits, delivery, error, attempts) {
+      const queued = { status: 'queued', ...traits.facts(delivery), error, attempts } as const;
+      log.warn(traits.logFields(delivery), `${traits.noun} queued: ${error.message}`);
+      traits.queued(queued);
       return queued;
     },
-    dead(kind, facts, error) {
-      log.error({ code: error.code }, `${kind.noun} dead: ${error.message}`);
+    dead(traits, facts, error) {
+      log.error({ code: error.code }, `${traits.noun} dead: ${error.message}`);
       // A dead letter of malformed input may lack facts; the event says what is known.
-      kind.dead(facts as Parameters<typeof kind.dead>[0], error);
+      traits.dead(facts as Parameters<typeof traits.dead>[0], error);
       return { kind: 'dead', error };
     },
-    resend(kind, delivery, reason) {
+    resend(traits, delivery, reason) {
       // Every send that may double an earlier one is said, so that an operator can count them.
       log.warn(
-        { ...kind.logFields(delivery), reason },
-        `${kind.noun} sent again after an outcome that could not be known (${reason}): Sovendus may count it twice`,
+        { ...traits.logFields(delivery), reason },
+        `${traits.noun} sent again after an outcome that could not be known (${reason}): Sovendus may count it twice`,
       );
       events.emit('resend', {
-        kind: kind.name,
+        kind: traits.kind,
         reason,
-        ...kind.facts(delivery),
+        ...traits.facts(delivery),
       } as unknown as ResendEvent);
     },
   };

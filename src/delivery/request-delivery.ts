@@ -5,7 +5,7 @@ import type { QueuedDelivery } from '../queue/delivery-queue.js';
 import type { DeliveryDuplicate, DeliveryFailed, DeliveryQueued, DeliverySent } from '../types.js';
 import type { ClaimLedger, Taken } from './claim-ledger.js';
 import type { Enqueue } from './enqueue.js';
-import { notConfigured, type Kind } from './kinds.js';
+import { notConfigured, type DeliveryTraits } from './traits.js';
 import type { Report } from './report.js';
 import type { SendAndSettle } from './send-and-settle.js';
 
@@ -18,7 +18,7 @@ export type RequestResult<Facts> =
  * not settled by then is queued (with a queue) or failed, and the call goes on.
  */
 export type DeliverNow = <D extends QueuedDelivery, F>(
-  kind: Kind<D, F>,
+  traits: DeliveryTraits<D, F>,
   delivery: D,
   taken: Taken,
   /** Whether the caller queued a follow-up already (a checkout's); none: one is queued here. */
@@ -44,7 +44,7 @@ export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
   const enqueueNow = (delivery: QueuedDelivery, delayMs?: number) =>
     enqueue ? enqueue(delivery, delayMs) : Promise.resolve(false);
 
-  return async (kind, delivery, taken, queuedFollowUp) => {
+  return async (traits, delivery, taken, queuedFollowUp) => {
     /** `confirmQueued`: the queue took it (at once, or as a follow-up left earlier). */
     const queueOrFail = async (
       error: SovendusError,
@@ -52,29 +52,36 @@ export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
       confirmQueued: () => Promise<boolean>,
     ) => {
       if (error.retryable && (await confirmQueued())) {
-        return report.queued(kind, delivery, error, attempts);
+        return report.queued(traits, delivery, error, attempts);
       }
-      const rejection = { facts: kind.facts(delivery), logFields: kind.logFields(delivery), error };
-      return report.failed(kind, rejection, attempts);
+      const rejection = {
+        facts: traits.facts(delivery),
+        logFields: traits.logFields(delivery),
+        error,
+      };
+      return report.failed(traits, rejection, attempts);
     };
 
     if (taken.outcome === 'failed') {
       return queueOrFail(taken.error, 0, () => enqueueNow(delivery));
     }
     if (taken.outcome === 'completed' || taken.outcome === 'held') {
-      log.debug({ ...kind.logFields(delivery), claim: taken.outcome }, `duplicate ${kind.noun}`);
+      log.debug(
+        { ...traits.logFields(delivery), claim: taken.outcome },
+        `duplicate ${traits.noun}`,
+      );
       // Another sender has it now. Should it die mid-send, nobody would send it: a follow-up
       // looks once its lease has ended (a no-op if it was sent).
       if (taken.outcome === 'held' && !queuedFollowUp) await enqueueNow(delivery, leaseMs);
-      return { status: 'duplicate', ...kind.facts(delivery) };
+      return { status: 'duplicate', ...traits.facts(delivery) };
     }
-    const send = kind.send;
+    const send = traits.send;
     if (send === undefined) {
       await ledger.release(taken);
-      const error = notConfigured(kind);
+      const error = notConfigured(traits);
       return report.failed(
-        kind,
-        { facts: kind.facts(delivery), logFields: kind.logFields(delivery), error },
+        traits,
+        { facts: traits.facts(delivery), logFields: traits.logFields(delivery), error },
         0,
       );
     }
@@ -85,7 +92,7 @@ export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
     // what stays queued; in every other case it finds the delivery settled and does nothing.
     // Awaited (within the store's bound), so that no call is out before its follow-up is in.
     const followedUp = queuedFollowUp ?? (await enqueueNow(delivery, taken.endsAt - Date.now()));
-    const { watcher, ended } = sendAndSettle(kind, send, delivery, taken);
+    const { watcher, ended } = sendAndSettle(traits, send, delivery, taken);
     const end = await settledWithin(track(ended), waitMs);
     if (end === undefined) {
       // Sovendus has not answered yet, but may: the call goes on (up to sendLimitMs) and its
@@ -95,7 +102,7 @@ export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
       );
       return queueOrFail(error, watcher.attempts, () => Promise.resolve(followedUp));
     }
-    if (end.kind === 'sent') return end.result;
+    if (end.sent) return end.result;
     const { error, attempts, unknown } = end.outcome;
     // Maybe taken: its claims run out first, and the follow-up looks after them. Surely not
     // taken: it can go again at once.

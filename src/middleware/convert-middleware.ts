@@ -16,7 +16,8 @@ type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
  * `res.locals.sovendus` and always goes on to the shop's handler, which decides what to show.
  */
 export function createConvertMiddleware(
-  contextOf: (req: IncomingMessage) => SovendusRequestContext,
+  /** Attaches `req.sovendus` as the capture's `attach` does, and returns it. */
+  attachAndGet: (req: IncomingMessage) => SovendusRequestContext,
   failCheckout: FailCheckout,
   options: ConvertOptions = {},
 ): Middleware {
@@ -41,7 +42,7 @@ export function createConvertMiddleware(
     }
     try {
       // Checked by complete(), as a value given there is.
-      return await contextOf(req).complete({ orderId: id as string | number | undefined });
+      return await attachAndGet(req).complete({ orderId: id as string | number | undefined });
     } catch (error) {
       // complete() never rejects; were a bug to make it, the checkout would hang without this.
       return failCheckout(new SovendusInternalError(error));

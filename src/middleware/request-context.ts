@@ -149,8 +149,12 @@ export function attachRequestContext(req: IncomingMessage, deps: RequestContextD
   if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps);
 }
 
-/** `req.sovendus`, attached first if no capture or convert ran on the request yet. */
-export function requestContext(
+/**
+ * `attachRequestContext`, then `req.sovendus` itself: for the convert middleware, which uses it.
+ * The capture only attaches: on a request that inherits the getter, reading `req.sovendus` would
+ * make a context object that nobody uses, on every request.
+ */
+export function attachAndGetRequestContext(
   req: IncomingMessage,
   deps: RequestContextDeps,
 ): SovendusRequestContext {

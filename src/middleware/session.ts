@@ -41,7 +41,7 @@ export interface SessionAccess {
   setupFailed(error: unknown): SovendusError;
   /**
    * Whether this request's session captured a token at some time (it may have been sent since,
-   * or its save may still be landing). `false` where that cannot be known (`getSessionKey`).
+   * or its save may still be under way). `false` where that cannot be known (`getSessionKey`).
    */
   captured(req: IncomingMessage): boolean;
   /** Makes sure the session outlives this request, and the token outlives the session id. */

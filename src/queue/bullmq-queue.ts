@@ -48,8 +48,9 @@ export const DEFAULT_QUEUE_NAME = 'sovendus-conversions';
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * How many attempts fit the window with exponential backoff: the waits are d, 2d, 4d, ...,
- * so n attempts span d·(2^(n-1) - 1); we take the smallest n that reaches the window.
+ * How many runs of a job (BullMQ's `attempts`) fit the window with exponential backoff: the
+ * waits are d, 2d, 4d, ..., so n runs span d·(2^(n-1) - 1); we take the smallest n that
+ * reaches the window. (An attempt, elsewhere in this package, is one call to Sovendus.)
  */
 export function attemptsForWindow(windowMs: number, firstDelayMs: number): number {
   return Math.max(1, Math.ceil(Math.log2(windowMs / firstDelayMs + 1)) + 1);
@@ -65,7 +66,7 @@ export function attemptsForWindow(windowMs: number, firstDelayMs: number): numbe
 export class BullMQDeliveryQueue implements DeliveryQueue {
   /** The BullMQ queue's name. */
   readonly name: string;
-  /** Attempts per delivery, from the retry window. */
+  /** Runs per delivery (BullMQ's job `attempts`), from the retry window. */
   readonly attempts: number;
   readonly #queue: Queue<QueuedDelivery>;
   readonly #options: BullMQDeliveryQueueOptions;

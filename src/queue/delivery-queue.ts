@@ -1,8 +1,21 @@
 import { createHash } from 'node:crypto';
-import type { Redemption } from '../coupons/redemption-input.js';
 import type { SovendusError } from '../errors.js';
 
-/** A conversion that failed transiently and waits for a later attempt. */
+/** A coupon redemption as it is sent and queued: validated, normalized, the e-mail already hashed. */
+export interface Redemption {
+  /** Trimmed; printable ASCII without spaces. */
+  couponCode: string;
+  /** The order id, as text. */
+  orderId?: string | undefined;
+  /** A decimal string with two places, e.g. `"12.30"`. */
+  orderValue?: string | undefined;
+  /** Upper-case ISO 4217. */
+  orderCurrency?: string | undefined;
+  /** md5 of the trimmed, lower-cased address: the raw address is never kept. */
+  emailHash?: string | undefined;
+}
+
+/** A conversion that failed transiently and waits to be run again later. */
 export interface QueuedConversion {
   /** Tells the kinds apart. */
   kind: 'conversion';
@@ -25,7 +38,7 @@ export interface QueuedRedemption extends Redemption {
 /**
  * A checkout's follow-up, written before its claims are taken: once a lease has passed, the
  * session is looked at again and whatever token it still holds is sent (its checkout's
- * instance died, its store failed, or a capture that missed its deadline landed after it).
+ * instance died, its store failed, or a capture that missed its deadline was saved after it).
  */
 export interface QueuedCheckout {
   /** Tells the kinds apart. */
@@ -60,11 +73,11 @@ export function deliveryId(delivery: QueuedDelivery): string {
 
 /** Options of {@link DeliveryQueue.enqueue}. */
 export interface EnqueueOptions {
-  /** Milliseconds before the first delivery attempt: a follow-up. Default: none, at once. */
+  /** Milliseconds before its first run: a follow-up. Default: none, at once. */
   delayMs?: number | undefined;
 }
 
-/** What a delivery attempt from the queue came to. */
+/** What one run of a queued delivery came to: drop it, run it again later, or keep it dead. */
 export type DeliveryVerdict =
   | { kind: 'done' }
   | { kind: 'retry'; error: SovendusError }
@@ -73,7 +86,8 @@ export type DeliveryVerdict =
 /** What the queue calls to deliver a queued delivery; provided by the Sovendus instance. */
 export type DeliverQueued = (
   delivery: QueuedDelivery,
-  attempt: { last: boolean },
+  /** This run of the job: `last` when the queue will not run it again. */
+  run: { last: boolean },
 ) => Promise<DeliveryVerdict>;
 
 /**

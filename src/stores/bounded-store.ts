@@ -11,7 +11,7 @@ export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken'>;
  * breaker's own deadline, so one timer serves both), and every failure a typed
  * `SovendusStoreError`. ioredis queues commands while it reconnects, so without a deadline a
  * Redis outage would stall every request that carries a token. A save that misses its deadline
- * may still land later: it is the newest click anyway. (Claims are bounded by the claim ledger,
+ * may still be saved later: it is the newest click anyway. (Claims are bounded by the claim ledger,
  * which also sees late replies through.)
  */
 export function boundStore(

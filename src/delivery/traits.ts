@@ -1,49 +1,34 @@
+import { checkConversion } from '../conversion/conversion-input.js';
 import type { ConversionApi } from '../conversion/conversion-api.js';
+import { maskToken } from '../conversion/token.js';
 import type { CouponApi } from '../coupons/coupon-api.js';
-import { parseRedemption } from '../coupons/redemption-input.js';
-import { isProductId, PRODUCT_ID_RULE } from '../config/fields.js';
-import {
-  SovendusConfigError,
-  SovendusError,
-  SovendusInvalidTokenError,
-  SovendusValidationError,
-} from '../errors.js';
+import { checkRedemption } from '../coupons/redemption-input.js';
+import { SovendusConfigError, type SovendusError } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
-import { normalizeOrderId } from '../order-id.js';
+import type { ApiOutcome, SendWatcher } from '../http/api-sender.js';
 import type {
   QueuedConversion,
   QueuedDelivery,
   QueuedRedemption,
 } from '../queue/delivery-queue.js';
-import { checkToken, maskToken } from '../token.js';
 import type {
   ConsumedToken,
   ConversionFacts,
   DeliveryQueued,
   DeliverySent,
   RedemptionFacts,
-  SendConversionOptions,
 } from '../types.js';
-import type { ApiOutcome, SendWatcher } from './api-sender.js';
+import type { Checked } from '../validity.js';
 import { conversionClaimKeys, couponClaimKey } from './claim-ledger.js';
-
-/** Input that cannot be delivered, and why: what a `failed` result and its log line say. */
-export interface Rejection<Facts> {
-  /** What is known of the delivery. */
-  facts: Partial<Facts>;
-  /** Log fields, with the token or code shortened. */
-  logFields: Record<string, unknown>;
-  /** Why it cannot be delivered (`INVALID_INPUT`, `INVALID_TOKEN`...). */
-  error: SovendusError;
-}
+import type { Rejection } from './rejection.js';
 
 /**
  * What differs between a conversion and a coupon redemption; everything else (claims, retries,
  * the queue, failing open) is one mechanism for both.
  */
-export interface Kind<Delivery extends QueuedDelivery, Facts> {
+export interface DeliveryTraits<Delivery extends QueuedDelivery, Facts> {
   /** The `kind` its queued deliveries carry. */
-  name: Delivery['kind'];
+  kind: Delivery['kind'];
   /** For log lines and messages. */
   noun: string;
   /** What results and events say about it (never a secret, never an e-mail hash). */
@@ -55,8 +40,8 @@ export interface Kind<Delivery extends QueuedDelivery, Facts> {
   /** The session token it uses up, deleted once it is accepted. */
   consumed(delivery: Delivery): ConsumedToken | undefined;
   /** Checks a delivery read back from the queue as strictly as a new one. */
-  recheck(delivery: Delivery): Delivery | Rejection<Facts>;
-  /** The API call; `undefined` when the shop did not configure this kind. */
+  recheck(delivery: Delivery): Checked<Delivery, Rejection<Facts>>;
+  /** The API call; `undefined` when the shop did not configure this traits. */
   send: ((delivery: Delivery, watcher: SendWatcher) => Promise<ApiOutcome>) | undefined;
   /** Why `send` is missing. */
   notConfigured: string;
@@ -71,59 +56,12 @@ export interface Kind<Delivery extends QueuedDelivery, Facts> {
 }
 
 /** A conversion, as the delivery mechanism sees it. */
-export type ConversionKind = Kind<QueuedConversion, ConversionFacts>;
+export type ConversionTraits = DeliveryTraits<QueuedConversion, ConversionFacts>;
 /** A coupon redemption, as the delivery mechanism sees it. */
-export type RedemptionKind = Kind<QueuedRedemption, RedemptionFacts>;
+export type RedemptionTraits = DeliveryTraits<QueuedRedemption, RedemptionFacts>;
 
-/** Tells a delivery from the rejection of its input. */
-export const isRejection = <F>(checked: QueuedDelivery | Rejection<F>): checked is Rejection<F> =>
-  'error' in checked;
-
-/** A conversion to send, or why its input cannot be one. */
-export function checkConversion(
-  input: SendConversionOptions,
-  sessionKey: string | undefined,
-  defaultProductId: string | undefined,
-): QueuedConversion | Rejection<ConversionFacts> {
-  const checked = checkToken((input as Partial<SendConversionOptions> | undefined)?.token);
-  if (!checked.ok) {
-    return { facts: {}, logFields: {}, error: new SovendusInvalidTokenError(checked.reason) };
-  }
-  const { token } = checked;
-  const logFields = { token: maskToken(token) };
-  const productId = input.productId ?? defaultProductId;
-  if (productId === undefined || !isProductId(productId)) {
-    const problem =
-      productId === undefined
-        ? 'sendConversion needs a productId when the productId option is a function'
-        : `productId ${PRODUCT_ID_RULE}`;
-    return { facts: { token }, logFields, error: new SovendusConfigError(`${problem}.`) };
-  }
-  const orderId = input.orderId === undefined ? undefined : normalizeOrderId(input.orderId);
-  if (typeof orderId === 'object') {
-    const error = new SovendusValidationError([orderId.problem]);
-    return { facts: { token, productId }, logFields, error };
-  }
-  return { kind: 'conversion', token, productId, orderId, sessionKey };
-}
-
-/** A redemption to send (queued, or read back from the queue), or why it cannot be one. */
-export function checkRedemption(
-  input: QueuedRedemption,
-): QueuedRedemption | Rejection<RedemptionFacts> {
-  const parsed = parseRedemption(input);
-  if (parsed instanceof SovendusError) return { facts: {}, logFields: {}, error: parsed };
-  // The e-mail was hashed before it was queued; the hash is checked as the API would.
-  const { emailHash } = input;
-  if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
-    const error = new SovendusConfigError('emailHash is malformed.');
-    return { facts: {}, logFields: {}, error };
-  }
-  return { kind: 'redemption', ...parsed, emailHash };
-}
-
-/** What the two kinds are made from. */
-export interface KindsOptions {
+/** What the traits of the two kinds of delivery are made from. */
+export interface TraitsOptions {
   /** Absent when the shop gave no productId and apiKey: it only redeems coupons. */
   conversionApi: ConversionApi | undefined;
   /** Absent when the shop gave no `coupons` option. */
@@ -134,14 +72,14 @@ export interface KindsOptions {
   defaultProductId: string | undefined;
 }
 
-/** The two kinds of delivery, with the shop's APIs and event hub. */
-export function createKinds(options: KindsOptions): {
-  conversion: ConversionKind;
-  redemption: RedemptionKind;
+/** The traits of the two kinds of delivery, with the shop's APIs and event hub. */
+export function createTraits(options: TraitsOptions): {
+  conversion: ConversionTraits;
+  redemption: RedemptionTraits;
 } {
   const { conversionApi, couponApi, events, defaultProductId } = options;
-  const conversion: ConversionKind = {
-    name: 'conversion',
+  const conversion: ConversionTraits = {
+    kind: 'conversion',
     noun: 'conversion',
     facts: ({ token, productId, orderId }) => ({ token, productId, orderId }),
     logFields: ({ token }) => ({ token: maskToken(token) }),
@@ -166,8 +104,8 @@ export function createKinds(options: KindsOptions): {
       events.emit('failed', { stage: 'conversion', error, ...facts });
     },
   };
-  const redemption: RedemptionKind = {
-    name: 'redemption',
+  const redemption: RedemptionTraits = {
+    kind: 'redemption',
     noun: 'coupon redemption',
     facts: ({ couponCode, orderId }) => ({ couponCode, orderId }),
     logFields: ({ couponCode }) => ({ couponCode: maskToken(couponCode) }),
@@ -192,6 +130,7 @@ export function createKinds(options: KindsOptions): {
   return { conversion, redemption };
 }
 
-/** The error of a kind the shop did not configure. */
-export const notConfigured = <D extends QueuedDelivery, F>(kind: Kind<D, F>): SovendusConfigError =>
-  new SovendusConfigError(`${kind.notConfigured}.`);
+/** The error of a delivery the shop did not configure (no API for it). */
+export const notConfigured = <D extends QueuedDelivery, F>(
+  traits: DeliveryTraits<D, F>,
+): SovendusConfigError => new SovendusConfigError(`${traits.notConfigured}.`);

@@ -1,15 +1,12 @@
-import { checkToken, type TokenCheck } from '../token.js';
+import { checkToken } from '../conversion/token.js';
+import { invalid, type Checked } from '../validity.js';
 
 /** The token parameter of a URL: absent, or present and checked (valid, or why not). */
-export type QueryToken = { found: false } | ({ found: true } & TokenCheck);
+export type QueryToken = { found: false } | ({ found: true } & Checked<string>);
 
 const NOT_FOUND: QueryToken = { found: false };
-const REPEATED: QueryToken = { found: true, ok: false, reason: 'the parameter is repeated' };
-const NESTED: QueryToken = {
-  found: true,
-  ok: false,
-  reason: 'the parameter is nested or an array',
-};
+const REPEATED: QueryToken = { found: true, ...invalid('the parameter is repeated') };
+const NESTED: QueryToken = { found: true, ...invalid('the parameter is nested or an array') };
 
 const AMPERSAND = 0x26;
 const EQUALS = 0x3d;
@@ -73,7 +70,7 @@ export function readQueryToken(url: string, name: string): QueryToken {
   try {
     decoded = decodeURIComponent(value.replaceAll('+', ' '));
   } catch {
-    return { found: true, ok: false, reason: 'it is not valid percent-encoding' };
+    return { found: true, ...invalid('it is not valid percent-encoding') };
   }
   return { found: true, ...checkToken(decoded) };
 }

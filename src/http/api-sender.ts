@@ -62,15 +62,15 @@ export interface ApiSender {
   send(call: ApiCall, watcher: SendWatcher): Promise<ApiOutcome>;
 }
 
-/** One attempt's outcome, as the retry rules below read it. */
-type Attempt =
-  | { kind: 'accepted' }
+/** What became of one attempt (its fate), as the retry rules below read it. */
+type AttemptFate =
+  | { fate: 'accepted' }
   /** Surely not taken: a 5xx or 429 answer, or no connection at all. Safe to repeat. */
-  | { kind: 'refused'; error: SovendusError; retryAfterMs?: number | undefined }
+  | { fate: 'refused'; error: SovendusError; retryAfterMs?: number | undefined }
   /** Maybe taken: repeating it may double it. */
-  | { kind: 'unknown'; error: SovendusError; reason: ResendReason }
+  | { fate: 'unknown'; error: SovendusError; reason: ResendReason }
   /** An answer about the setup or the input (403, 404, 422...): asking again cannot help. */
-  | { kind: 'final'; error: SovendusError };
+  | { fate: 'final'; error: SovendusError };
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' } as const;
 
@@ -120,7 +120,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
   const { waitMs, sendLimitMs, retry } = options;
   const fetchImpl = options.fetch;
 
-  async function attempt(call: ApiCall): Promise<Attempt> {
+  async function attempt(call: ApiCall): Promise<AttemptFate> {
     const controller = new AbortController();
     // The hard limit holds even for a `fetch` that ignores its signal: we stop waiting for it.
     // An answer that arrived while the process stalled is read, not taken for lost.
@@ -151,7 +151,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
       if (response.status === 200) {
         draining = true;
         void readBodyCapped(response, limit).finally(stopClock);
-        return { kind: 'accepted' };
+        return { fate: 'accepted' };
       }
       const text = await readBodyCapped(response, limit);
       const failure = call.classifyFailure(
@@ -160,26 +160,26 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
         parseRetryAfter(response.headers.get('retry-after')),
       );
       return failure.error.retryable
-        ? { kind: 'refused', error: failure.error, retryAfterMs: failure.retryAfterMs }
-        : { kind: 'final', error: failure.error };
+        ? { fate: 'refused', error: failure.error, retryAfterMs: failure.retryAfterMs }
+        : { fate: 'final', error: failure.error };
     } catch (error) {
-      if (isRedirectRefusal(error)) return { kind: 'final', error: redirected(call.baseUrlOption) };
+      if (isRedirectRefusal(error)) return { fate: 'final', error: redirected(call.baseUrlOption) };
       if (controller.signal.aborted) return noAnswer(error);
       if (neverConnected(error)) {
         const unavailable = new SovendusUnavailableError('the connection failed', { cause: error });
-        return { kind: 'refused', error: unavailable };
+        return { fate: 'refused', error: unavailable };
       }
       const lost = new SovendusUnavailableError('the connection broke before an answer', {
         cause: error,
       });
-      return { kind: 'unknown', error: lost, reason: 'connection-lost' };
+      return { fate: 'unknown', error: lost, reason: 'connection-lost' };
     } finally {
       if (!draining) stopClock();
     }
   }
 
-  const noAnswer = (cause?: unknown): Attempt => ({
-    kind: 'unknown',
+  const noAnswer = (cause?: unknown): AttemptFate => ({
+    fate: 'unknown',
     error: new SovendusUnavailableError(`no answer within ${sendLimitMs} ms`, { cause }),
     reason: 'no-answer',
   });
@@ -189,12 +189,12 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
       const waitEnds = Date.now() + waitMs;
       for (let attempts = 1; ; attempts += 1) {
         watcher.attempts = attempts;
-        const outcome = await attempt(call);
-        if (outcome.kind === 'accepted') return { ok: true, attempts };
-        const unknown = outcome.kind === 'unknown';
-        const failed = { ok: false, error: outcome.error, attempts, unknown } as const;
+        const attempted = await attempt(call);
+        if (attempted.fate === 'accepted') return { ok: true, attempts };
+        const unknown = attempted.fate === 'unknown';
+        const failed = { ok: false, error: attempted.error, attempts, unknown } as const;
         // An answer about the setup or the input is the same next time: never repeated.
-        if (outcome.kind === 'final') return failed;
+        if (attempted.fate === 'final') return failed;
         // The retry policy's count, so a struggling API is not hammered.
         if (attempts >= retry.attempts) return failed;
         // No attempt begins once the caller stopped waiting: the queue or the next checkout
@@ -202,13 +202,13 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
         const delay = backoffDelayMs(
           attempts,
           retry,
-          outcome.kind === 'refused' ? outcome.retryAfterMs : undefined,
+          attempted.fate === 'refused' ? attempted.retryAfterMs : undefined,
         );
         if (Date.now() + delay >= waitEnds) return failed;
         await sleep(delay);
         // Sovendus may have taken the last call: this one may count twice. Said, so it can be
         // counted; not avoided, because the alternative is losing the conversion.
-        if (unknown) watcher.resend(outcome.reason);
+        if (unknown) watcher.resend(attempted.reason);
       }
     },
   };

@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { SovendusError } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import type { SessionAccess } from '../middleware/session.js';
-import { maskToken } from '../token.js';
+import type { SessionAccess } from './session.js';
+import { maskToken } from '../conversion/token.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { Middleware } from '../types.js';
-import { readQueryToken } from './query.js';
+import { readQueryToken } from './query-token.js';
 
 /** What the capture middleware needs from its Sovendus instance. */
 export interface CaptureOptions {
@@ -51,12 +51,12 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
     if (!found.ok) {
-      log.debug({ reason: found.reason }, 'token rejected');
-      events.emit('rejected', { reason: found.reason });
+      log.debug({ reason: found.problem }, 'token rejected');
+      events.emit('rejected', { reason: found.problem });
       next();
       return;
     }
-    const { token } = found;
+    const token = found.value;
 
     let sessionKey: string | undefined;
     let productId: string;

@@ -1,0 +1,30 @@
+/*
+ * "Valid, or why not": the one answer of every check of the package's input (a token, an order
+ * id, a voucher code, a whole conversion or redemption). The caller learns which with `ok`, and
+ * has either the value as it is used from then on (trimmed, normalized, hashed) or the problem,
+ * which is a sentence for an error message unless the check says otherwise.
+ */
+
+/** The input passed its check: `value` is what it is used as from here on. */
+export interface Valid<T> {
+  ok: true;
+  value: T;
+}
+
+/** The input failed its check: `problem` says why. */
+export interface Invalid<Problem = string> {
+  ok: false;
+  problem: Problem;
+}
+
+/** What a check answers: valid, or why not. */
+export type Checked<T, Problem = string> = Valid<T> | Invalid<Problem>;
+
+/** A value that passed. */
+export const valid = <T>(value: T): Valid<T> => ({ ok: true, value });
+
+/** A value that did not, and why. */
+export const invalid = <Problem = string>(problem: Problem): Invalid<Problem> => ({
+  ok: false,
+  problem,
+});
