@@ -376,6 +376,13 @@ export interface RedeemCouponOptions {
   orderCurrency?: string | undefined;
   /** The buyer's e-mail address. Only its md5 hash (trimmed, lower-cased) is sent; the address is never stored or logged. */
   email?: string | undefined;
+  /**
+   * The traffic source number of this redemption, over `coupons.trafficSourceNumber` (a shop
+   * with one traffic source per country, say). Same rule as the option.
+   */
+  trafficSourceNumber?: string | number | undefined;
+  /** The traffic medium id (a UUID) of this redemption, over `coupons.trafficMediumPublicId`. */
+  trafficMediumPublicId?: string | undefined;
 }
 
 /** Coupon redemption settings (Sovendus Voucher Network / Checkout Benefits). */

@@ -14,6 +14,9 @@ import { API_KEY, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
 
 const SOURCE = '1234';
 const MEDIUM = 'e59c9966-f9ad-477b-8df8-826fb9a690f7';
+// A second traffic source and medium of the same shop (another country's, say).
+const OTHER_SOURCE = '5678';
+const OTHER_MEDIUM = '0f0e0d0c-0b0a-4909-8807-060504030201';
 const EMAIL = '  Jane.Doe@Example.COM ';
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -25,8 +28,8 @@ const opened: Sovendus[] = [];
 beforeAll(async () => {
   api = await startFakeSovendusApi({
     apiKey: API_KEY,
-    trafficSourceNumbers: [SOURCE],
-    trafficMediumPublicIds: [MEDIUM],
+    trafficSourceNumbers: [SOURCE, OTHER_SOURCE],
+    trafficMediumPublicIds: [MEDIUM, OTHER_MEDIUM],
   });
 });
 afterAll(() => api.close());
@@ -174,6 +177,70 @@ describe('redeemCoupon', () => {
       order_value: value,
       order_currency: currency,
     });
+  });
+});
+
+describe('per-call traffic source', () => {
+  it('posts to the traffic source and medium of the call, over the coupons option', async () => {
+    const withMedium = instance({
+      coupons: { trafficSourceNumber: SOURCE, trafficMediumPublicId: MEDIUM, apiBaseUrl: api.url },
+    });
+    const result = await withMedium.redeemCoupon({
+      couponCode: 'AUSTRIA-1',
+      orderId: nextOrder(),
+      trafficSourceNumber: Number(OTHER_SOURCE),
+      trafficMediumPublicId: OTHER_MEDIUM,
+    });
+    expect(result.status).toBe('sent');
+    expect(api.calls[0]).toMatchObject({ path: `/redeem/${OTHER_SOURCE}` });
+    expect(api.calls[0]?.redemption).toMatchObject({ traffic_medium_public_id: OTHER_MEDIUM });
+  });
+
+  it('overrides each of the two alone: the other stays the option', async () => {
+    const withMedium = instance({
+      coupons: { trafficSourceNumber: SOURCE, trafficMediumPublicId: MEDIUM, apiBaseUrl: api.url },
+    });
+    await withMedium.redeemCoupon({ couponCode: 'A-1', trafficSourceNumber: OTHER_SOURCE });
+    await withMedium.redeemCoupon({ couponCode: 'A-2', trafficMediumPublicId: OTHER_MEDIUM });
+    expect(api.calls.map((call) => [call.path, call.redemption?.traffic_medium_public_id])).toEqual(
+      [
+        [`/redeem/${OTHER_SOURCE}`, MEDIUM],
+        [`/redeem/${SOURCE}`, OTHER_MEDIUM],
+      ],
+    );
+  });
+
+  it.each([
+    [
+      'a traffic source that is not a number',
+      { trafficSourceNumber: '12a' },
+      'trafficSourceNumber',
+    ],
+    ['a traffic source of 0', { trafficSourceNumber: 0 }, 'trafficSourceNumber'],
+    ['a traffic source of the wrong type', { trafficSourceNumber: true }, 'trafficSourceNumber'],
+    ['a medium that is not a UUID', { trafficMediumPublicId: 'x' }, 'trafficMediumPublicId'],
+  ])('refuses %s with INVALID_INPUT, before any call', async (_name, input, field) => {
+    const result = await sovendus.redeemCoupon({ couponCode: 'VALID-1', ...input } as never);
+    const error = failure(result);
+    expect(error).toBeInstanceOf(SovendusValidationError);
+    expect(error).toMatchObject({ code: 'INVALID_INPUT', retryable: false });
+    expect(error.message).toContain(field);
+    expect(api.calls).toHaveLength(0);
+  });
+
+  // The traffic source says whose account a redemption is counted for, not which redemption
+  // it is: the order used the code once, so it is reported once, whichever source a retry
+  // (or a second code path of the shop) names. See couponClaimKey.
+  it('reports an order and code once, whichever traffic source a second call names', async () => {
+    const orderId = nextOrder();
+    expect((await sovendus.redeemCoupon({ couponCode: 'ONCE', orderId })).status).toBe('sent');
+    const again = await sovendus.redeemCoupon({
+      couponCode: 'ONCE',
+      orderId,
+      trafficSourceNumber: OTHER_SOURCE,
+    });
+    expect(again.status).toBe('duplicate');
+    expect(api.calls).toHaveLength(1);
   });
 });
 

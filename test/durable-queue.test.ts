@@ -114,6 +114,27 @@ describe('the durable queue', () => {
     expect(api.redemptions[0]?.redemption).toMatchObject({ email_hash: expect.any(String) });
   });
 
+  it("queues a redemption with the call's traffic source, and delivers it there", async () => {
+    const sovendus = instance(queueNamed(`q-${randomUUID()}`), {
+      coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+    });
+    api.failNext(1, { status: 503 });
+    const redeemed = next(sovendus, 'redeemed');
+    const orderId = `order-${randomUUID()}`;
+    const result = await sovendus.redeemCoupon({
+      couponCode: 'ELSEWHERE',
+      orderId,
+      trafficSourceNumber: 5678,
+      trafficMediumPublicId: 'e59c9966-f9ad-477b-8df8-826fb9a690f7',
+    });
+    expect(result.status).toBe('queued');
+    expect(await redeemed).toMatchObject({ couponCode: 'ELSEWHERE', orderId });
+    expect(api.calls.map((call) => call.path)).toEqual(['/redeem/5678', '/redeem/5678']);
+    expect(api.redemptions[0]?.redemption).toMatchObject({
+      traffic_medium_public_id: 'e59c9966-f9ad-477b-8df8-826fb9a690f7',
+    });
+  });
+
   it('makes a redemption dead when the coupon API refuses it for good', async () => {
     const queue = queueNamed(`q-${randomUUID()}`);
     const sovendus = instance(queue, {
@@ -236,6 +257,8 @@ describe('the durable queue', () => {
       { kind: 'conversion', token: freshTestToken(), productId: PRODUCT_ID, orderId: {} },
       { kind: 'redemption', couponCode: '', orderId: 'forged' },
       { kind: 'redemption', couponCode: 'OK', orderId: 'forged', emailHash: '../x' },
+      { kind: 'redemption', couponCode: 'OK', orderId: 'forged', trafficSourceNumber: '../x' },
+      { kind: 'redemption', couponCode: 'OK', orderId: 'forged', trafficMediumPublicId: 7 },
       { kind: 'checkout', sessionKey: 42, checkoutAt: 'now' },
     ];
     const jobs = new Queue(queue.name, {
@@ -256,6 +279,8 @@ describe('the durable queue', () => {
         'INVALID_INPUT', // the order id
         'INVALID_INPUT',
         'INVALID_CONFIG',
+        'INVALID_INPUT', // the traffic source
+        'INVALID_INPUT', // the traffic medium
         'INVALID_CONFIG',
       ].sort(),
     );

@@ -49,16 +49,24 @@ export interface CouponApiOptions {
   sender: ApiSender;
 }
 
-/** `POST /redeem/{trafficSourceNumber}`, with the field names of the protocol. */
+/**
+ * `POST /redeem/{trafficSourceNumber}`, with the field names of the protocol. The traffic
+ * source and medium are the redemption's own when it names them, else the option's.
+ */
 export function createCouponApi(options: CouponApiOptions): CouponApi {
-  const { trafficSourceNumber, trafficMediumPublicId, apiBaseUrl, sender } = options;
+  const { apiBaseUrl, sender } = options;
   // Validated digits; encoded anyway, like every part of a URL we build.
-  const url = `${apiBaseUrl}/redeem/${encodeURIComponent(trafficSourceNumber)}`;
+  const urlOf = (trafficSourceNumber: string) =>
+    `${apiBaseUrl}/redeem/${encodeURIComponent(trafficSourceNumber)}`;
+  const defaultUrl = urlOf(options.trafficSourceNumber);
   return {
     send: (redemption, watcher) =>
       sender.send(
         {
-          url,
+          url:
+            redemption.trafficSourceNumber === undefined
+              ? defaultUrl
+              : urlOf(redemption.trafficSourceNumber),
           // JSON.stringify leaves out the fields that are undefined.
           body: JSON.stringify({
             coupon_code: redemption.couponCode,
@@ -66,7 +74,8 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
             order_value: redemption.orderValue,
             order_currency: redemption.orderCurrency,
             email_hash: redemption.emailHash,
-            traffic_medium_public_id: trafficMediumPublicId,
+            traffic_medium_public_id:
+              redemption.trafficMediumPublicId ?? options.trafficMediumPublicId,
           }),
           classifyFailure: classifyCouponFailure,
           baseUrlOption: 'coupons.apiBaseUrl',

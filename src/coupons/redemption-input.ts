@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { trafficMediumPublicIdField, trafficSourceNumberField } from '../config/fields.js';
 import type { Rejection } from '../delivery/rejection.js';
 import { SovendusConfigError, SovendusValidationError } from '../errors.js';
 import type { QueuedRedemption, Redemption } from '../queue/delivery-queue.js';
@@ -63,6 +65,22 @@ function checkEmail(email: unknown): Checked<string> {
 }
 
 /**
+ * A per-call traffic setting, by the rule of its `coupons` option (config/fields.ts), so that a
+ * call accepts exactly what the option does; none stays `undefined` (the option's is used).
+ */
+function checkOverride<T>(
+  field: z.ZodType<T>,
+  name: string,
+  value: unknown,
+): Checked<T | undefined> {
+  if (value === undefined) return valid(undefined);
+  const parsed = field.safeParse(value);
+  return parsed.success
+    ? valid(parsed.data)
+    : invalid(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+}
+
+/**
  * Validates a redemption before anything is sent or stored, and collects every problem into
  * one `SovendusValidationError`, so a shop fixes its call once.
  */
@@ -91,11 +109,25 @@ export function parseRedemption(
   const orderValue = hasValue ? take(checkOrderValue(given.orderValue)) : undefined;
   const orderCurrency = hasCurrency ? take(checkCurrency(given.orderCurrency)) : undefined;
   const emailHash = given.email === undefined ? undefined : take(checkEmail(given.email));
+  const trafficSourceNumber = take(
+    checkOverride(trafficSourceNumberField, 'trafficSourceNumber', given.trafficSourceNumber),
+  );
+  const trafficMediumPublicId = take(
+    checkOverride(trafficMediumPublicIdField, 'trafficMediumPublicId', given.trafficMediumPublicId),
+  );
 
   if (problems.length > 0 || couponCode === undefined) {
     return invalid(new SovendusValidationError(problems));
   }
-  return valid({ couponCode, orderId, orderValue, orderCurrency, emailHash });
+  return valid({
+    couponCode,
+    orderId,
+    orderValue,
+    orderCurrency,
+    emailHash,
+    trafficSourceNumber,
+    trafficMediumPublicId,
+  });
 }
 
 /** A redemption to send (queued, or read back from the queue), or why it cannot be one. */

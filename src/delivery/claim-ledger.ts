@@ -49,7 +49,10 @@ export const orderClaimKey = (productId: string, orderId: string): string =>
 
 /**
  * One redemption per order and code; without an order id, per code (Sovendus only lets shops
- * leave it out when codes are unique per customer). JSON, since both may hold ':'.
+ * leave it out when codes are unique per customer). JSON, since both may hold ':'. A call's
+ * traffic source is not part of it: it says whose account the redemption counts for, not which
+ * redemption it is, and an order used its code once, so a second call naming another source
+ * (a retry after the shop's settings changed) is the same redemption, reported once.
  */
 export const couponClaimKey = (orderId: string | undefined, couponCode: string): string =>
   `coupon:${JSON.stringify([orderId ?? null, couponCode])}`;

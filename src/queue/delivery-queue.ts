@@ -13,6 +13,10 @@ export interface Redemption {
   orderCurrency?: string | undefined;
   /** md5 of the trimmed, lower-cased address: the raw address is never kept. */
   emailHash?: string | undefined;
+  /** The call's traffic source number, as digits; none: `coupons.trafficSourceNumber`. */
+  trafficSourceNumber?: string | undefined;
+  /** The call's traffic medium id; none: `coupons.trafficMediumPublicId`. */
+  trafficMediumPublicId?: string | undefined;
 }
 
 /** A conversion that failed transiently and waits to be run again later. */
