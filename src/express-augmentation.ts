@@ -1,4 +1,4 @@
-import type { ConversionResult, SovendusRequestContext } from './types.js';
+import type { ConversionResult, RedemptionResult, SovendusRequestContext } from './types.js';
 
 // Types `req.sovendus` and `res.locals.sovendus` in Express apps. (Connect apps read the same
 // properties from Node's request and response objects.)
@@ -12,6 +12,8 @@ declare global {
     interface Locals {
       /** Set by `sovendus.convert()`: what became of this checkout's conversion. */
       sovendus?: ConversionResult;
+      /** Set by `sovendus.convert({ order })`: what became of each of the order's voucher codes. */
+      sovendusRedemptions?: RedemptionResult[];
     }
   }
 }

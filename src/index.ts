@@ -35,6 +35,8 @@ export type {
   ClaimLease,
   ClaimOutcome,
   CompleteOptions,
+  CompleteOrderOptions,
+  CompleteOrderResult,
   ConsumedToken,
   ConversionDuplicate,
   ConversionFailed,

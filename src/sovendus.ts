@@ -175,7 +175,8 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
   return {
     capture: () => conversionsOnly('capture'),
     convert: (convertOptions?: ConvertOptions) => {
-      conversionsOnly('convert');
+      // A whole order may be only voucher codes: a coupon-only shop can complete orders too.
+      if (convertOptions?.order === undefined) conversionsOnly('convert');
       return createConvertMiddleware(
         (req) => attachAndGetRequestContext(req, contextDeps),
         failCheckout,

@@ -385,6 +385,32 @@ export interface RedeemCouponOptions {
   trafficMediumPublicId?: string | undefined;
 }
 
+/**
+ * Arguments of {@link SovendusRequestContext.completeOrder}: one order, its conversion and the
+ * voucher codes it used. The fields besides `orderId` and `couponCodes` go with each code's
+ * redemption, as in {@link RedeemCouponOptions}.
+ */
+export interface CompleteOrderOptions extends Omit<RedeemCouponOptions, 'couponCode' | 'orderId'> {
+  /** The shop's order id. Required: one conversion per order, each code once per order. */
+  orderId: string | number;
+  /**
+   * The voucher codes the order used, as the customer typed them: trimmed, empty ones and
+   * repeats dropped, at most 20 distinct codes. None or `[]`: nothing to redeem.
+   */
+  couponCodes?: readonly string[] | undefined;
+}
+
+/** What {@link SovendusRequestContext.completeOrder} resolves to. */
+export interface CompleteOrderResult {
+  /** What `complete({ orderId })` gives: `no_token` when the shop configured no conversions. */
+  conversion: ConversionResult;
+  /**
+   * One result per distinct voucher code, in the order given; empty without the `coupons`
+   * option. Malformed `couponCodes` are one `failed` result that says why.
+   */
+  redemptions: RedemptionResult[];
+}
+
 /** Coupon redemption settings (Sovendus Voucher Network / Checkout Benefits). */
 export interface CouponOptions {
   /** The traffic source number Sovendus gave you, e.g. `1234`. */
@@ -401,6 +427,18 @@ export interface SovendusRequestContext {
   getToken(): Promise<string | undefined>;
   /** Sends this session's conversion. Never rejects: see {@link ConversionResult}. */
   complete(options?: CompleteOptions): Promise<ConversionResult>;
+  /**
+   * Completes an order: this session's conversion, as `complete({ orderId })`, and a
+   * redemption of each of its voucher codes, as `redeemCoupon()` (the same claims: each order
+   * and code is reported once, whichever way). Never rejects: input that cannot be sent
+   * (from JavaScript, say) comes back as `failed` results with `INVALID_INPUT`.
+   *
+   * The conversion and the redemptions run side by side, so the request waits as long as the
+   * slowest of them alone, not their sum: for Sovendus at most `timeoutMs`, plus a few store
+   * and queue calls of at most `storeTimeoutMs` each. A call still going then goes on, and
+   * its outcome is recorded and emitted when it comes.
+   */
+  completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult>;
 }
 
 /**
@@ -465,6 +503,14 @@ export interface ConvertOptions<Req extends IncomingMessage = IncomingMessage> {
   orderId?:
     | ((req: Req) => string | number | undefined | PromiseLike<string | number | undefined>)
     | undefined;
+  /**
+   * Instead of `orderId`: reads the whole order from the checkout request, and the checkout
+   * runs `req.sovendus.completeOrder()` with it: the conversion goes to `res.locals.sovendus`,
+   * the voucher codes' redemptions to `res.locals.sovendusRedemptions`. It may be async, and a
+   * throw or rejection fails as `orderId`'s does (no redemptions). With it, a shop that only
+   * redeems coupons can mount `convert()` too (its conversion is `no_token`).
+   */
+  order?: ((req: Req) => CompleteOrderOptions | PromiseLike<CompleteOrderOptions>) | undefined;
 }
 
 /** What {@link createSovendus} returns; `Req` as in {@link SovendusOptions}. */

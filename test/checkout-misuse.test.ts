@@ -179,7 +179,10 @@ describe('sendConversion and redeemCoupon called without their options', () => {
 
 describe('convert() when completing the checkout rejects after all', () => {
   // complete() never rejects; should a bug make it, the shop's checkout must still go on.
-  it('calls next() with a failed INTERNAL result, logged at error level', async () => {
+  it.each([
+    ['convert()', {}, 'unset'],
+    ['convert({ order })', { order: () => ({ orderId: 'A-1', couponCodes: ['X'] }) }, []],
+  ])('%s calls next() with a failed INTERNAL result, logged', async (_, options, redemptions) => {
     const { lines, logger } = recordingLogger();
     const log = createLog(logger);
     const events = new SovendusEventHub(() => undefined);
@@ -189,19 +192,25 @@ describe('convert() when completing the checkout rejects after all', () => {
     const rejecting: SovendusRequestContext = {
       getToken: () => Promise.resolve(undefined),
       complete: () => Promise.reject(bug),
+      completeOrder: () => Promise.reject(bug),
     };
     const app = express();
     app.post(
       '/checkout',
-      createConvertMiddleware(() => rejecting, checkoutFailure(log, events)),
+      createConvertMiddleware(() => rejecting, checkoutFailure(log, events), options),
       (_req, res) => {
-        res.json({ handler: 'reached', result: describeResult(res.locals.sovendus) ?? 'unset' });
+        res.json({
+          handler: 'reached',
+          result: describeResult(res.locals.sovendus) ?? 'unset',
+          redemptions: res.locals.sovendusRedemptions ?? 'unset',
+        });
       },
     );
     const { body } = await request(app).post('/checkout').expect(200);
     expect(body).toMatchObject({
       handler: 'reached',
       result: { status: 'failed', attempts: 0, error: { code: 'INTERNAL' } },
+      redemptions,
     });
     expect(failures.map(({ error }) => [error.code, error.cause])).toEqual([['INTERNAL', bug]]);
     expect(lines.map(({ level }) => level)).toEqual(['error']);

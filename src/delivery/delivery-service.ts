@@ -20,6 +20,8 @@ import type {
 } from '../queue/delivery-queue.js';
 import type {
   CompleteOptions,
+  CompleteOrderOptions,
+  CompleteOrderResult,
   ConversionResult,
   RedeemCouponOptions,
   RedemptionResult,
@@ -28,6 +30,7 @@ import type {
   TokenStore,
 } from '../types.js';
 import { createClaimLedger } from './claim-ledger.js';
+import { createCompleteOrder } from './complete-order.js';
 import { createEnqueue } from './enqueue.js';
 import { createTraits, notConfigured } from './traits.js';
 import { createDeliverQueued } from './queue-delivery.js';
@@ -75,6 +78,11 @@ export interface DeliveryService {
   sendConversion(options: SendConversionOptions): Promise<ConversionResult>;
   /** Sends the conversion of a checkout's session. */
   completeSession(session: CheckoutSession, options: CompleteOptions): Promise<ConversionResult>;
+  /** Sends a checkout's conversion and redeems its order's codes, side by side. Never rejects. */
+  completeOrder(
+    session: CheckoutSession,
+    order: CompleteOrderOptions,
+  ): Promise<CompleteOrderResult>;
   /** `sovendus.redeemCoupon()`. Never rejects. */
   redeemCoupon(options: RedeemCouponOptions): Promise<RedemptionResult>;
   /** Delivers a conversion or redemption from the durable queue. */
@@ -213,10 +221,24 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return deliverNow(redemption, delivery, taken);
   }
 
+  const completeOrder = createCompleteOrder<CheckoutSession>({
+    // A shop without conversions (coupons only) has no session token to send: `no_token`.
+    completeSession: conversion.send && completeSession,
+    redeemCoupon: redemption.send && redeemCoupon,
+    failConversion: (error) => report.failed(conversion, { facts: {}, logFields: {}, error }, 0),
+    failRedemption: (couponCode, error) =>
+      report.failed(
+        redemption,
+        { facts: couponCode === undefined ? {} : { couponCode }, logFields: {}, error },
+        0,
+      ),
+  });
+
   return {
     sendConversion: (input) => track(sendConversion(input)),
     completeSession: (session, completeOptions) => track(completeSession(session, completeOptions)),
     redeemCoupon: (input) => track(redeemCoupon(input)),
+    completeOrder: (session, order) => track(completeOrder(session, order)),
     deliverQueued: createDeliverQueued({
       conversion,
       redemption,

@@ -1,19 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SovendusConfigError, SovendusInternalError } from '../errors.js';
+import { SovendusConfigError, SovendusInternalError, type SovendusError } from '../errors.js';
 import { describeThrown } from '../thrown.js';
 import type {
+  CompleteOrderOptions,
   ConversionResult,
   ConvertOptions,
   Middleware,
+  RedemptionResult,
   SovendusRequestContext,
 } from '../types.js';
 import type { FailCheckout } from './checkout-failure.js';
 
 type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
 
+/** What a checkout leaves for the shop's handler; `redemptions` only with `order`. */
+interface Checkout {
+  conversion: ConversionResult;
+  redemptions?: RedemptionResult[];
+}
+
 /**
- * The checkout hook: completes the session's conversion, puts the result in
- * `res.locals.sovendus` and always goes on to the shop's handler, which decides what to show.
+ * The checkout hook: completes the session's conversion (with `order`, the whole order),
+ * puts the result in `res.locals.sovendus` (and `res.locals.sovendusRedemptions`) and always
+ * goes on to the shop's handler, which decides what to show.
  */
 export function createConvertMiddleware(
   /** Attaches `req.sovendus` as the capture's `attach` does, and returns it. */
@@ -21,38 +30,57 @@ export function createConvertMiddleware(
   failCheckout: FailCheckout,
   options: ConvertOptions = {},
 ): Middleware {
-  const { orderId } = options;
+  const { orderId, order } = options;
   if (orderId !== undefined && typeof orderId !== 'function') {
     throw new SovendusConfigError('convert({ orderId }) must be a function (req) => orderId.');
   }
+  if (order !== undefined && typeof order !== 'function') {
+    throw new SovendusConfigError('convert({ order }) must be a function (req) => order.');
+  }
+  if (orderId !== undefined && order !== undefined) {
+    throw new SovendusConfigError(
+      'convert() takes either orderId or order, not both: the order carries its orderId.',
+    );
+  }
+  const extractor = order ?? orderId;
+  const option = order === undefined ? 'orderId' : 'order';
+  // Whatever fails before anything is sent: with `order`, its codes were not redeemed either.
+  const failed = (error: SovendusError): Checkout => {
+    const conversion = failCheckout(error);
+    return order === undefined ? { conversion } : { conversion, redemptions: [] };
+  };
 
-  async function checkout(req: IncomingMessage): Promise<ConversionResult> {
-    let id: unknown;
+  async function checkout(req: IncomingMessage): Promise<Checkout> {
+    let value: unknown;
     try {
       // Awaited, so that it may be async (an order looked up in a database). Not bounded: it is
       // the shop's own code, which its handler would wait for as long.
-      id = await orderId?.(req);
+      value = await extractor?.(req);
     } catch (error) {
       // A throw (of anything, `undefined` too) or a rejection of the shop's extractor is a
       // failed checkout, not an error page: the order goes through, and the token stays
       // stored, so a later checkout or sendConversion can still send it.
-      return failCheckout(
-        new SovendusConfigError(`convert({ orderId }) failed: ${describeThrown(error)}`),
+      return failed(
+        new SovendusConfigError(`convert({ ${option} }) failed: ${describeThrown(error)}`),
       );
     }
     try {
-      // Checked by complete(), as a value given there is.
-      return await attachAndGet(req).complete({ orderId: id as string | number | undefined });
+      // Checked by complete() and completeOrder(), as a value given there is.
+      const context = attachAndGet(req);
+      if (order !== undefined) return await context.completeOrder(value as CompleteOrderOptions);
+      return { conversion: await context.complete({ orderId: value as string | undefined }) };
     } catch (error) {
-      // complete() never rejects; were a bug to make it, the checkout would hang without this.
-      return failCheckout(new SovendusInternalError(error));
+      // Neither rejects; were a bug to make one, the checkout would hang without this.
+      return failed(new SovendusInternalError(error));
     }
   }
 
   return function sovendusConvert(req, res, next) {
-    void checkout(req).then((result) => {
+    void checkout(req).then(({ conversion, redemptions }) => {
       // Express has res.locals; plain Connect does not, so we make it.
-      ((res as WithLocals).locals ??= {}).sovendus = result;
+      const locals = ((res as WithLocals).locals ??= {});
+      locals.sovendus = conversion;
+      if (redemptions !== undefined) locals.sovendusRedemptions = redemptions;
       next();
     });
   };

@@ -1,9 +1,15 @@
 import { IncomingMessage } from 'node:http';
 import { SovendusValidationError, type SovendusError } from '../errors.js';
-import type { DeliveryService } from '../delivery/delivery-service.js';
+import type { CheckoutSession, DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
-import type { CompleteOptions, ConversionResult, SovendusRequestContext } from '../types.js';
+import type {
+  CompleteOptions,
+  CompleteOrderOptions,
+  CompleteOrderResult,
+  ConversionResult,
+  SovendusRequestContext,
+} from '../types.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
 import type { SessionAccess } from './session.js';
@@ -47,8 +53,17 @@ class RequestContext implements SovendusRequestContext {
     }
   }
 
-  complete(options: CompleteOptions = {}): Promise<ConversionResult> {
+  /** The checkout's session, read only when a delivery needs it. */
+  private session(): CheckoutSession {
     const { sessions } = this.deps;
+    return { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) };
+  }
+
+  completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult> {
+    return this.deps.service.completeOrder(this.session(), order);
+  }
+
+  complete(options: CompleteOptions = {}): Promise<ConversionResult> {
     // Typed for TypeScript callers; checked for JavaScript ones. `complete(order.id)` would
     // otherwise send without the order id, and `complete(null)` would reject.
     const given: unknown = options;
@@ -56,10 +71,7 @@ class RequestContext implements SovendusRequestContext {
       const error = new SovendusValidationError([NOT_OPTIONS]);
       return Promise.resolve(this.deps.failCheckout(error));
     }
-    return this.deps.service.completeSession(
-      { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) },
-      options,
-    );
+    return this.deps.service.completeSession(this.session(), options);
   }
 }
 
