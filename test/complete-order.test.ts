@@ -447,3 +447,13 @@ describe('convert({ order })', () => {
     expect(() => couponsOnly.convert()).toThrow(/needs the productId and apiKey options/);
   });
 });
+
+it("names the code of a redemption that failed on its input, so a shop can tell the order's codes apart", async () => {
+  const { app } = shopWith();
+  const order = { orderId: nextOrder(), couponCodes: [' TWO WORDS ', 'GOOD'] };
+  const { body } = await request(app).post('/order').send({ order }).expect(200);
+  expect(body.redemptions).toMatchObject([
+    { status: 'failed', couponCode: 'TWO WORDS', error: { code: 'INVALID_INPUT' } },
+    { status: 'sent', couponCode: 'GOOD' },
+  ]);
+});

@@ -58,6 +58,16 @@ function distinctCodes(couponCodes: unknown): Checked<unknown[]> {
   return valid(codes);
 }
 
+/**
+ * A redemption refused on its input says nothing of its code (a code that fails its check is
+ * not repeated back by `redeemCoupon`); here the shop gave a list, and needs to know which of
+ * its own codes each result is, so a code it gave as text is named.
+ */
+const withCode = (code: unknown, result: RedemptionResult): RedemptionResult =>
+  result.couponCode === undefined && typeof code === 'string'
+    ? { ...result, couponCode: code }
+    : result;
+
 const orderIdOf = (orderId: unknown): Checked<string | undefined> =>
   orderId === undefined
     ? invalid('orderId is required: completeOrder() reports one order')
@@ -115,8 +125,15 @@ export function createCompleteOrder<Session>(
       redemptions = Promise.resolve([failRedemption(undefined, error)]);
     } else {
       redemptions = Promise.all(
-        codes.value.map((couponCode) =>
-          redeemCoupon({ ...fields, couponCode, orderId: orderId.value } as RedeemCouponOptions),
+        codes.value.map(async (couponCode) =>
+          withCode(
+            couponCode,
+            await redeemCoupon({
+              ...fields,
+              couponCode,
+              orderId: orderId.value,
+            } as RedeemCouponOptions),
+          ),
         ),
       );
     }
