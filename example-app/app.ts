@@ -121,22 +121,17 @@ export function createExampleShop(options: ExampleShopOptions) {
       (sum, line) => sum + line.product.priceCents * line.quantity,
       0,
     );
-    const couponCode = formField(req.body, 'voucher');
     const email = formField(req.body, 'email');
-    // Neither rejects: whatever happens at Sovendus, the order goes through.
-    const [conversion, voucher] = await Promise.all([
-      req.sovendus.complete({ orderId }),
-      couponCode === ''
-        ? undefined
-        : sovendus.redeemCoupon({
-            couponCode,
-            orderId,
-            // Net value: the example's prices are net already.
-            orderValue: (totalCents / 100).toFixed(2),
-            orderCurrency: CURRENCY,
-            email: email === '' ? undefined : email,
-          }),
-    ]);
+    // The conversion and the voucher code together; it never rejects: whatever happens at
+    // Sovendus, the order goes through. An empty voucher field is no code.
+    const { conversion, redemptions } = await req.sovendus.completeOrder({
+      orderId,
+      couponCodes: [formField(req.body, 'voucher')],
+      // Net value: the example's prices are net already.
+      orderValue: (totalCents / 100).toFixed(2),
+      orderCurrency: CURRENCY,
+      email: email === '' ? undefined : email,
+    });
     const tokenUsedBy = conversion.status === 'no_token' ? req.session.sovendusOrderId : undefined;
     if (conversion.status !== 'no_token') req.session.sovendusOrderId = orderId;
     orders.save({
@@ -147,7 +142,7 @@ export function createExampleShop(options: ExampleShopOptions) {
       sovendusToken: conversion.status === 'no_token' ? undefined : conversion.token,
       sovendus: conversion,
       tokenUsedBy,
-      voucher,
+      redemptions,
     });
     req.session.cart = {};
     res.redirect(303, `/orders/${orderId}`);

@@ -22,8 +22,8 @@ export interface Order {
    * order's id, so that the page says what happened rather than "not from Sovendus".
    */
   tokenUsedBy: string | undefined;
-  /** The voucher code's redemption report, when the customer entered a code. */
-  voucher: RedemptionResult | undefined;
+  /** What became of each voucher code the customer entered: none, none reported. */
+  redemptions: RedemptionResult[];
 }
 
 /** A shop's order table, in memory for the example. */

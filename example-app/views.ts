@@ -25,6 +25,7 @@ const STYLE = `
   .result { border-left: .35rem solid #8e8e93; padding: .5rem 1rem; background: #f5f5f7; margin-bottom: 1rem; }
   .result.sent { border-color: #248a3d; }
   .result.failed { border-color: #d70015; }
+  .results { list-style: none; padding: 0; }
   ul.products { list-style: none; padding: 0; display: grid; gap: 1rem; }
   ul.products li { border: 1px solid #e5e5ea; border-radius: .5rem; padding: 1rem; }
   table { border-collapse: collapse; width: 100%; }
@@ -188,12 +189,26 @@ function resultSection(id: string, status: string, title: string, detail: string
 </section>`;
 }
 
+/** One line per voucher code of the order: the code, its status, and what that means. */
+function redemptionList(redemptions: readonly RedemptionResult[]): string {
+  if (redemptions.length === 0) return '';
+  const items = redemptions.map((result) => {
+    const { title, detail } = describeRedemption(result);
+    return `  <li class="result ${escapeHtml(result.status)}" data-testid="voucher-result">
+    <h2><code>${escapeHtml(result.couponCode ?? '?')}</code> <span class="status">${escapeHtml(result.status)}</span>: ${escapeHtml(title)}</h2>
+    <p>${escapeHtml(detail)}</p>
+  </li>`;
+  });
+  return `<ul class="results" aria-label="Voucher codes" data-testid="voucher-results">
+${items.join('\n')}
+</ul>`;
+}
+
 export function thankYouPage(order: Order): string {
   const conversion = describeConversion(order.sovendus, order.tokenUsedBy);
-  const voucher = order.voucher && describeRedemption(order.voucher);
   return `<p>Thank you, ${escapeHtml(order.customerName)}! Your order <code>${escapeHtml(order.id)}</code> of ${escapeHtml(formatPrice(order.totalCents))} is confirmed.</p>
 ${resultSection('sovendus-result', order.sovendus.status, conversion.title, conversion.detail)}
-${order.voucher && voucher ? resultSection('voucher-result', order.voucher.status, voucher.title, voucher.detail) : ''}
+${redemptionList(order.redemptions)}
 <p><a href="/">Back to the shop</a></p>`;
 }
 

@@ -85,7 +85,9 @@ it('converts a visitor who lands with the test token, shops and checks out with 
 
   const result = page.getByTestId('sovendus-result');
   expect(await result.textContent()).toContain('Sovendus conversion sent');
-  expect(await page.getByTestId('voucher-result').textContent()).toContain('Voucher code reported');
+  const voucher = await page.getByTestId('voucher-result').textContent();
+  expect(voucher).toContain('WELCOME-10 sent');
+  expect(voucher).toContain('Voucher code reported');
   expect(await page.getByTestId('sovendus-status').textContent()).toContain('none');
   expect((await page.screenshot({ path: SCREENSHOT, fullPage: true })).length).toBeGreaterThan(0);
 

@@ -99,6 +99,22 @@ describe('the example shop', () => {
     expect(JSON.stringify(api.calls)).not.toContain('Example.com');
   });
 
+  it('lists each redemption on the thank-you page, with its code and status', async () => {
+    const visitor = request.agent(app);
+    const page = await checkout(visitor, 'Ada', { voucher: 'WINTER-5' });
+    expect(page.text).toContain('data-testid="voucher-results"');
+    expect(page.text).toMatch(/<code>WINTER-5<\/code>[^<]*<span class="status">sent<\/span>/);
+    // Not from Sovendus, but the code still goes to Sovendus: it decides whose it was.
+    expect(page.text).toContain('No Sovendus token');
+  });
+
+  it('lists a code Sovendus cannot take as not reported, with why', async () => {
+    const page = await checkout(request.agent(app), 'Ada', { voucher: 'TWO WORDS' });
+    expect(page.text).toMatch(/<code>TWO WORDS<\/code>[^<]*<span class="status">failed<\/span>/);
+    expect(page.text).toContain('Voucher code not reported (INVALID_INPUT)');
+    expect(api.redemptions).toHaveLength(0);
+  });
+
   it('reports no voucher when the customer entered none', async () => {
     const page = await checkout(request.agent(app));
     expect(page.text).not.toContain('Voucher code');
