@@ -9,7 +9,7 @@ import { checkoutFailure } from '../src/middleware/checkout-failure.js';
 import { createConvertMiddleware } from '../src/middleware/convert-middleware.js';
 import { nextTurn, recordingLogger } from './support/callbacks.js';
 import { instancesClosedAfterEach, useFakeApi } from './support/fixtures.js';
-import { describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { describeResult, landWithFreshToken, PRODUCT_ID } from './support/shop.js';
 
 // What a JavaScript shop can get wrong at checkout, and what it gets back: a typed `failed`
 // result, never a throw, a rejection, or a handler that runs without `res.locals.sovendus`.
@@ -55,20 +55,13 @@ function shopWith(orderIdOf: OrderIdOf = () => undefined) {
   return { app, sovendus, failures };
 }
 
-async function landed(app: express.Express) {
-  const token = freshTestToken();
-  const visitor = request.agent(app);
-  await visitor.get(`/?sovReqToken=${token}`).expect(200, 'shop page');
-  return { visitor, token };
-}
-
 describe("convert()'s orderId extractor", () => {
   it('may be async: its answer is awaited and sent as the order id', async () => {
     const { app } = shopWith(async (req) => {
       await nextTurn(); // a database lookup, say
       return (req as express.Request).get('x-order');
     });
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const checkout = await visitor.post('/checkout').set('x-order', 'order-7').expect(200);
     expect(checkout.body.result).toEqual({
       status: 'sent',
@@ -109,7 +102,7 @@ describe("convert()'s orderId extractor", () => {
     'that %s: the handler runs with a failed INVALID_CONFIG result, and the token stays',
     async (_, orderIdOf, message) => {
       const { app, failures } = shopWith(orderIdOf);
-      const { visitor, token } = await landed(app);
+      const { visitor, token } = await landWithFreshToken(app);
       const checkout = await visitor.post('/checkout').expect(200);
       expect(checkout.body).toMatchObject({
         handler: 'reached',
@@ -134,7 +127,7 @@ describe('req.sovendus.complete() called with what is not an options object', ()
     ['a bare order id', 'order-1'],
   ])('%s resolves failed INVALID_INPUT, and sends nothing', async (_, options) => {
     const { app, failures } = shopWith();
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const { body } = await visitor.post('/complete').send({ options }).expect(200);
     expect(body).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } });
     expect(body.error.message).toContain('{ orderId }');
@@ -151,7 +144,7 @@ describe('req.sovendus.complete() given an order id it cannot use', () => {
     ['a control character', 'order\u0001-7'],
   ])('%s resolves failed INVALID_INPUT, and keeps the token', async (_, orderId) => {
     const { app } = shopWith();
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const { body } = await visitor.post('/complete').send({ options: { orderId } }).expect(200);
     expect(body).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } });
     expect(body.error.message).toContain('orderId');

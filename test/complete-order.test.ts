@@ -10,7 +10,7 @@ import type {
   SovendusOptions,
 } from '../src/index.js';
 import { instancesClosedAfterEach, useFakeApi } from './support/fixtures.js';
-import { freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { landWithFreshToken, PRODUCT_ID } from './support/shop.js';
 import { waitFor } from './support/wait-for.js';
 
 // req.sovendus.completeOrder(): the checkout of one order, its conversion and each of its
@@ -73,17 +73,10 @@ function shopWith(
   return { app, sovendus };
 }
 
-async function landed(app: express.Express) {
-  const token = freshTestToken();
-  const visitor = request.agent(app);
-  await visitor.get(`/?sovReqToken=${token}`).expect(200, 'shop page');
-  return { visitor, token };
-}
-
 describe('req.sovendus.completeOrder()', () => {
   it("sends the session's conversion and redeems each distinct code of the order", async () => {
     const { app } = shopWith();
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const orderId = nextOrder();
     const { body } = await visitor
       .post('/order')
@@ -133,7 +126,7 @@ describe('req.sovendus.completeOrder()', () => {
 
   it('redeems nothing, and says nothing failed, without the coupons option', async () => {
     const { app } = shopWith({ coupons: undefined });
-    const { visitor } = await landed(app);
+    const { visitor } = await landWithFreshToken(app);
     const { body } = await visitor
       .post('/order')
       .send({ order: { orderId: nextOrder(), couponCodes: ['SUMMER10'] } });
@@ -143,7 +136,7 @@ describe('req.sovendus.completeOrder()', () => {
 
   it('reports each order and code once, through the claims redeemCoupon uses', async () => {
     const { app, sovendus } = shopWith();
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const orderId = nextOrder();
     const order = { orderId, couponCodes: ['ONCE'] };
     const [first, second] = await Promise.all([
@@ -185,7 +178,7 @@ describe('req.sovendus.completeOrder()', () => {
 
   it('runs the conversion and the redemptions side by side', async () => {
     const { app } = shopWith();
-    const { visitor } = await landed(app);
+    const { visitor } = await landWithFreshToken(app);
     let answer: () => void = () => undefined;
     const answered = new Promise<void>((resolve) => (answer = resolve));
     fixture.api.enqueue(...Array.from({ length: 3 }, () => ({ status: 200, until: answered })));
@@ -207,7 +200,7 @@ describe('req.sovendus.completeOrder()', () => {
 
   it('waits for Sovendus no longer than timeoutMs: the result comes while the calls hang', async () => {
     const { app } = shopWith({ timeoutMs: 200 });
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     let answer: () => void = () => undefined;
     const answered = new Promise<void>((resolve) => (answer = resolve));
     fixture.api.enqueue(...Array.from({ length: 2 }, () => ({ status: 200, until: answered })));
@@ -240,7 +233,7 @@ describe('completeOrder() misuse from JavaScript: failed results, never a reject
     'given %s: a failed INVALID_INPUT conversion, no redemption, the token kept',
     async (_, order) => {
       const { app } = shopWith();
-      const { visitor, token } = await landed(app);
+      const { visitor, token } = await landWithFreshToken(app);
       const { body } = await visitor.post('/order').send({ order }).expect(200);
       expect(body).toMatchObject({
         conversion: { status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } },
@@ -257,7 +250,7 @@ describe('completeOrder() misuse from JavaScript: failed results, never a reject
     ['an order id of the wrong type', { orderId: { id: 1 } }, 'orderId must be'],
   ])('with %s: nothing is sent, and every code fails with it', async (_, fields, message) => {
     const { app } = shopWith();
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const order = { ...fields, couponCodes: ['A-1', 'B-2'] };
     const { body } = await visitor.post('/order').send({ order }).expect(200);
     const failed = { status: 'failed', attempts: 0, error: { code: 'INVALID_INPUT' } };
@@ -282,7 +275,7 @@ describe('completeOrder() misuse from JavaScript: failed results, never a reject
     ],
   ])('with %s: the conversion goes, one failed redemption says why', async (_, fields, message) => {
     const { app } = shopWith();
-    const { visitor } = await landed(app);
+    const { visitor } = await landWithFreshToken(app);
     const order = { orderId: nextOrder(), ...fields };
     const { body } = await visitor.post('/order').send({ order }).expect(200);
     expect(body).toMatchObject({
@@ -300,7 +293,7 @@ describe('completeOrder() misuse from JavaScript: failed results, never a reject
     ['a value without currency', { couponCodes: ['GOOD'], orderValue: '5.00' }, 'both'],
   ])('with %s: each redemption as redeemCoupon would answer it', async (_, fields, message) => {
     const { app } = shopWith();
-    const { visitor } = await landed(app);
+    const { visitor } = await landWithFreshToken(app);
     const order = { orderId: nextOrder(), ...fields };
     const { body } = await visitor.post('/order').send({ order }).expect(200);
     expect(body.conversion).toMatchObject({ status: 'sent' });
@@ -340,7 +333,7 @@ describe('convert({ order })', () => {
 
   it('completes the order: the conversion in res.locals.sovendus, the codes beside it', async () => {
     const { app } = checkoutShop(fromBody);
-    const { visitor, token } = await landed(app);
+    const { visitor, token } = await landWithFreshToken(app);
     const orderId = nextOrder();
     const { body } = await visitor
       .post('/checkout')
@@ -380,7 +373,7 @@ describe('convert({ order })', () => {
     'that %s: the handler runs, the conversion failed INVALID_CONFIG, no redemption',
     async (_, orderOf, message) => {
       const { app, failures } = checkoutShop(orderOf);
-      const { visitor, token } = await landed(app);
+      const { visitor, token } = await landWithFreshToken(app);
       const { body } = await visitor.post('/checkout').expect(200);
       expect(body).toMatchObject({
         conversion: { status: 'failed', attempts: 0, error: { code: 'INVALID_CONFIG' } },

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Express } from 'express';
 import session from 'express-session';
+import request from 'supertest';
 import {
   createSovendus,
   type ConversionResult,
@@ -18,6 +19,17 @@ const digits = (count: number) =>
 /** A token of Sovendus' test shape that no other test uses (a sent token never converts again). */
 export function freshTestToken(): string {
   return `${digits(5)}-test-${digits(3)}-${digits(5)}`;
+}
+
+/**
+ * A visitor (a supertest agent, cookies kept) who landed on `app` with a fresh test token; the
+ * app's pages answer `shop page`.
+ */
+export async function landWithFreshToken(app: Express) {
+  const token = freshTestToken();
+  const visitor = request.agent(app);
+  await visitor.get(`/?sovReqToken=${token}`).expect(200, 'shop page');
+  return { visitor, token };
 }
 
 /** A result as JSON, with the error reduced to what a shop would show. */
