@@ -144,19 +144,28 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const failCheckout = checkoutFailure(log, events);
-  const contextDeps: RequestContextDeps = { sessions, store, service, events, log, failCheckout };
+  const contextDeps: RequestContextDeps = {
+    sessions,
+    store,
+    service,
+    events,
+    log,
+    failCheckout,
+    browserCookie: config.browserCookie,
+  };
 
   const capture =
     productId === undefined
       ? undefined
       : createCaptureMiddleware({
           queryParam: config.queryParam,
+          browserCookie: config.browserCookie,
           ttlSeconds: config.ttlSeconds,
           store,
           sessions,
           productIdFor: productIdResolver(productId),
-          attach: (req) => {
-            attachRequestContext(req, contextDeps);
+          attach: (req, res) => {
+            attachRequestContext(req, res, contextDeps);
           },
           events,
           log,
@@ -177,7 +186,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     convert: (convertOptions?: ConvertOptions) => {
       conversionsOnly('convert');
       return createConvertMiddleware(
-        (req) => attachAndGetRequestContext(req, contextDeps),
+        (req, res) => attachAndGetRequestContext(req, res, contextDeps),
         failCheckout,
         convertOptions,
       );

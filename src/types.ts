@@ -238,6 +238,16 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   queryParam?: string | undefined;
   /**
+   * Whether to work with the cookie Sovendus' browser script keeps the token in
+   * (`sovReqToken`). A request with no token in its query, whose session holds none, has the
+   * cookie's token captured instead, checked as a query token is; and a conversion that is sent
+   * (or is a duplicate of one sent) expires the cookie on that response, so that the browser
+   * script cannot report it a second time. With `getSessionKey`, a request that carries the
+   * cookie reads the store to learn whether its session holds a token. Default `true`; `false`
+   * leaves the browser's cookies alone.
+   */
+  browserCookie?: boolean | undefined;
+  /**
    * Identifies the visitor's session. Default: express-session's `req.sessionID`.
    * Return `undefined` when the request has no session; the token is then not captured. It
    * must answer at once: a promise is refused, as a throw is (`INVALID_CONFIG`).

@@ -171,3 +171,6 @@ export function describeIssues(
 ): string {
   return issues.map((issue) => `  - ${nameOf(issue.path)}: ${issue.message}`).join('\n');
 }
+
+/** `browserCookie`: a boolean too, by the same rule. */
+export const browserCookieField = workerField;

@@ -88,6 +88,7 @@ const optionsSchema = z
       })
       .prefault({}),
     queryParam: defaulted(SETTINGS.queryParam),
+    browserCookie: defaulted(SETTINGS.browserCookie),
     getSessionKey:
       functionField<(req: IncomingMessage) => string | undefined>(
         '(req) => session key',

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   apiBaseUrlField,
   apiKeyField,
+  browserCookieField,
   attemptsField,
   breakerTimeoutsField,
   coolDownMsField,
@@ -140,6 +141,7 @@ export const SETTINGS = {
     rule: queryParamField,
     default: 'sovReqToken',
   },
+  browserCookie: { option: 'browserCookie', rule: browserCookieField, default: true },
   worker: {
     option: 'worker',
     rule: workerField,

@@ -17,7 +17,7 @@ type WithLocals = ServerResponse & { locals?: Record<string, unknown> };
  */
 export function createConvertMiddleware(
   /** Attaches `req.sovendus` as the capture's `attach` does, and returns it. */
-  attachAndGet: (req: IncomingMessage) => SovendusRequestContext,
+  attachAndGet: (req: IncomingMessage, res: ServerResponse) => SovendusRequestContext,
   failCheckout: FailCheckout,
   options: ConvertOptions = {},
 ): Middleware {
@@ -26,7 +26,7 @@ export function createConvertMiddleware(
     throw new SovendusConfigError('convert({ orderId }) must be a function (req) => orderId.');
   }
 
-  async function checkout(req: IncomingMessage): Promise<ConversionResult> {
+  async function checkout(req: IncomingMessage, res: ServerResponse): Promise<ConversionResult> {
     let id: unknown;
     try {
       // Awaited, so that it may be async (an order looked up in a database). Not bounded: it is
@@ -42,7 +42,7 @@ export function createConvertMiddleware(
     }
     try {
       // Checked by complete(), as a value given there is.
-      return await attachAndGet(req).complete({ orderId: id as string | number | undefined });
+      return await attachAndGet(req, res).complete({ orderId: id as string | number | undefined });
     } catch (error) {
       // complete() never rejects; were a bug to make it, the checkout would hang without this.
       return failCheckout(new SovendusInternalError(error));
@@ -50,7 +50,7 @@ export function createConvertMiddleware(
   }
 
   return function sovendusConvert(req, res, next) {
-    void checkout(req).then((result) => {
+    void checkout(req, res).then((result) => {
       // Express has res.locals; plain Connect does not, so we make it.
       ((res as WithLocals).locals ??= {}).sovendus = result;
       next();

@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { SovendusValidationError, type SovendusError } from '../errors.js';
 import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
@@ -6,6 +6,7 @@ import type { Log } from '../logging.js';
 import type { CompleteOptions, ConversionResult, SovendusRequestContext } from '../types.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
+import { expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
 import type { SessionAccess } from './session.js';
 
 /** What `req.sovendus` is made from: one set per Sovendus instance. */
@@ -16,6 +17,8 @@ export interface RequestContextDeps {
   events: SovendusEventHub;
   log: Log;
   failCheckout: FailCheckout;
+  /** The `browserCookie` option: a sent conversion expires the browser script's cookie. */
+  browserCookie: boolean;
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
@@ -25,7 +28,14 @@ class RequestContext implements SovendusRequestContext {
   constructor(
     private readonly req: IncomingMessage,
     private readonly deps: RequestContextDeps,
+    /** Given where the request has no `res` of its own (a plain Node request, under Connect). */
+    private readonly res?: ServerResponse,
   ) {}
+
+  /** The response this request is answered on: Express keeps it as `req.res`. */
+  #response(): ServerResponse | undefined {
+    return this.res ?? (this.req as { res?: ServerResponse }).res;
+  }
 
   async getToken(): Promise<string | undefined> {
     let sessionKey: string | undefined;
@@ -56,10 +66,18 @@ class RequestContext implements SovendusRequestContext {
       const error = new SovendusValidationError([NOT_OPTIONS]);
       return Promise.resolve(this.deps.failCheckout(error));
     }
-    return this.deps.service.completeSession(
+    const completed = this.deps.service.completeSession(
       { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) },
       options,
     );
+    if (!this.deps.browserCookie) return completed;
+    return completed.then((result) => {
+      // Sent, now or before: the browser script must not report it a second time.
+      if (result.status === 'sent' || result.status === 'duplicate') {
+        expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+      }
+      return result;
+    });
   }
 }
 
@@ -126,8 +144,15 @@ function installGetter(prototype: object, deps: RequestContextDeps): SharedProto
 let lastPrototype: object | undefined;
 let lastEntry: SharedPrototype | undefined;
 
-/** Makes `req.sovendus` answer for `deps`, unless a capture or convert already did. */
-export function attachRequestContext(req: IncomingMessage, deps: RequestContextDeps): void {
+/**
+ * Makes `req.sovendus` answer for `deps`, unless a capture or convert already did. `res` is
+ * kept only by a context the request holds itself: an Express request has `req.res`.
+ */
+export function attachRequestContext(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: RequestContextDeps,
+): void {
   const immediate: unknown = Object.getPrototypeOf(req);
   let entry = immediate === lastPrototype ? lastEntry : undefined;
   if (entry === undefined) {
@@ -140,13 +165,13 @@ export function attachRequestContext(req: IncomingMessage, deps: RequestContextD
   }
   const target = req as WithContext;
   if (entry === undefined) {
-    target.sovendus ??= new RequestContext(req, deps);
+    target.sovendus ??= new RequestContext(req, deps, res);
     return;
   }
   if (entry.first === deps && !entry.shared) return;
   entry.shared = true;
   // Through the prototype's setter: an own property, which the getter no longer answers for.
-  if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps);
+  if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps, res);
 }
 
 /**
@@ -156,9 +181,10 @@ export function attachRequestContext(req: IncomingMessage, deps: RequestContextD
  */
 export function attachAndGetRequestContext(
   req: IncomingMessage,
+  res: ServerResponse,
   deps: RequestContextDeps,
 ): SovendusRequestContext {
-  attachRequestContext(req, deps);
+  attachRequestContext(req, res, deps);
   // Unset only where the shop itself set `req.sovendus = undefined`.
-  return (req as WithContext).sovendus ?? new RequestContext(req, deps);
+  return (req as WithContext).sovendus ?? new RequestContext(req, deps, res);
 }
