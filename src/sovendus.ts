@@ -11,7 +11,9 @@ import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
 import { checkoutFailure } from './middleware/checkout-failure.js';
+import { consentCheck } from './middleware/consent.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
+import { chooseProductId } from './middleware/landing-product.js';
 import {
   attachAndGetRequestContext,
   attachRequestContext,
@@ -163,7 +165,14 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
           ttlSeconds: config.ttlSeconds,
           store,
           sessions,
-          productIdFor: productIdResolver(productId),
+          productIdFor: chooseProductId(
+            config.productIds,
+            productIdResolver(productId),
+            (reason) => {
+              events.emit('rejected', { reason });
+            },
+          ),
+          refusal: consentCheck(config.consent, log),
           attach: (req, res) => {
             attachRequestContext(req, res, contextDeps);
           },

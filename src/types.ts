@@ -187,6 +187,22 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   productId?: string | ((req: Req) => string) | undefined;
   /**
+   * The product ids a landing URL may name (`sovReqProductId=<uuid>`). For a shop with several
+   * campaigns, a listed one is stored with the token, and the conversion
+   * goes to it, instead of the `productId` option's answer; one not in the list is ignored
+   * (the token is kept with `productId`'s answer) and emits `rejected`. Without it the
+   * parameter is not read.
+   */
+  productIds?: readonly string[] | undefined;
+  /**
+   * Whether the visitor consents: `false` stores no token and emits `rejected`. Asked before a
+   * landing's token is stored (from the query or the browser script's cookie), on requests
+   * that carry one only. It must answer
+   * `true` or `false` at once: a throw, a promise or any other answer is taken as no consent,
+   * and logged once. Default: no gate.
+   */
+  consent?: ((req: Req) => boolean) | undefined;
+  /**
    * The Sovendus API key, required with `productId`. A server secret: it is never logged,
    * serialized or sent to a browser. Letters, digits, `-` and `_`.
    */

@@ -9,6 +9,7 @@ import {
   delayMsField,
   maxPendingCallsField,
   productIdField,
+  productIdsField,
   queryParamField,
   redisUrlField,
   sendLimitMsField,
@@ -82,6 +83,7 @@ export const SETTINGS = {
     shown: 'uuid',
     required: 'required for conversions',
   },
+  productIds: { option: 'productIds', rule: productIdsField },
   apiKey: {
     option: 'apiKey',
     env: 'SOVENDUS_API_KEY',

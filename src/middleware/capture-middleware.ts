@@ -6,7 +6,7 @@ import type { SessionAccess } from './session.js';
 import { maskToken } from '../conversion/token.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { Middleware } from '../types.js';
-import type { Checked } from '../validity.js';
+import type { Checked, Valid } from '../validity.js';
 import { checkToken } from '../conversion/token.js';
 import { TOKEN_COOKIE } from './expire-cookies.js';
 import { readQueryToken } from './query-token.js';
@@ -26,6 +26,8 @@ export interface CaptureOptions {
   sessions: SessionAccess;
   /** The landing request's product id; throws `SovendusConfigError` when it cannot be had. */
   productIdFor: (req: IncomingMessage) => string;
+  /** `undefined` when the visitor consented to the token being kept, else why not. */
+  refusal: (req: IncomingMessage) => string | undefined;
   /** Sets `req.sovendus`, which answers on `res`. */
   attach: (req: IncomingMessage, res: ServerResponse) => void;
   /** Hears `captured`, `rejected` and `failed`. */
@@ -44,7 +46,12 @@ export interface CaptureOptions {
  */
 export function createCaptureMiddleware(options: CaptureOptions): Middleware {
   const { queryParam, browserCookie, ttlSeconds, store, sessions, productIdFor, attach } = options;
-  const { events, log } = options;
+  const { refusal, events, log } = options;
+
+  const rejected = (reason: string) => {
+    log.debug({ reason }, 'token rejected');
+    events.emit('rejected', { reason });
+  };
 
   const captureFailed = (error: SovendusError, token: string, productId?: string) => {
     log.warn({ code: error.code, token: maskToken(token) }, `capture failed: ${error.message}`);
@@ -82,13 +89,14 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     fromCookie: boolean,
     next: () => void,
   ) {
-    if (!found.ok) {
-      log.debug({ reason: found.problem }, 'token rejected');
-      events.emit('rejected', { reason: found.problem });
+    // Consent is asked once the token is known to be one, before anything is stored.
+    const refused = found.ok ? refusal(req) : found.problem;
+    if (refused !== undefined) {
+      rejected(refused);
       next();
       return;
     }
-    const token = found.value;
+    const token = (found as Valid<string>).value;
 
     let sessionKey: string | undefined;
     try {
