@@ -119,6 +119,11 @@ export interface TokenStore {
   /** Gives the claims up after a send that surely failed, each only while `owner` still holds it. */
   releaseClaims(keys: readonly string[], owner: string): Promise<void>;
   /**
+   * Optional, for `req.sovendus.forget()`: deletes the session's token, if it holds one. Without
+   * it, `forget()` logs that the token stays until it expires.
+   */
+  deleteToken?(sessionKey: string): Promise<void>;
+  /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
    * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without
@@ -420,6 +425,12 @@ export interface SovendusRequestContext {
   getToken(): Promise<string | undefined>;
   /** Sends this session's conversion. Never rejects: see {@link ConversionResult}. */
   complete(options?: CompleteOptions): Promise<ConversionResult>;
+  /**
+   * Forgets the visitor, who withdrew consent or asked to be forgotten: deletes this session's
+   * token (with a store that has `deleteToken`) and, with `browserCookie`, expires the browser
+   * script's cookie on this response. Never rejects: a failure is logged.
+   */
+  forget(): Promise<void>;
 }
 
 /**

@@ -189,6 +189,7 @@ describe('convert() when completing the checkout rejects after all', () => {
     const rejecting: SovendusRequestContext = {
       getToken: () => Promise.resolve(undefined),
       complete: () => Promise.reject(bug),
+      forget: () => Promise.resolve(),
     };
     const app = express();
     app.post(

@@ -57,6 +57,29 @@ class RequestContext implements SovendusRequestContext {
     }
   }
 
+  async forget(): Promise<void> {
+    const { sessions, store, log } = this.deps;
+    // At once, while the response's headers can still take it.
+    if (this.deps.browserCookie) expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+    let sessionKey: string | undefined;
+    try {
+      sessionKey = sessions.keyOf(this.req);
+    } catch (error) {
+      sessions.setupFailed(error); // no session: no token was kept for it either
+      return;
+    }
+    if (sessionKey === undefined) return;
+    if (store.deleteToken === undefined) {
+      log.warn({}, 'forget(): the store has no deleteToken, so the token stays until it expires');
+      return;
+    }
+    try {
+      await store.deleteToken(sessionKey);
+    } catch (error) {
+      log.warn({ code: (error as SovendusError).code }, 'forget(): the token was not deleted');
+    }
+  }
+
   complete(options: CompleteOptions = {}): Promise<ConversionResult> {
     const { sessions } = this.deps;
     // Typed for TypeScript callers; checked for JavaScript ones. `complete(order.id)` would

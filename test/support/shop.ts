@@ -64,6 +64,10 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
     const body = req.body as { orderId?: string } | undefined;
     res.json(describeResult(await req.sovendus.complete({ orderId: body?.orderId })));
   });
+  app.post('/forget', async (req, res) => {
+    await req.sovendus.forget();
+    res.send('forgotten');
+  });
   app.get('/token', async (req, res) => {
     res.json({ token: (await req.sovendus.getToken()) ?? null });
   });
