@@ -1,11 +1,7 @@
 import express from 'express';
 import request from 'supertest';
-import {
-  createSovendus,
-  MemoryTokenStore,
-  type SovendusEvents,
-  type StoredToken,
-} from '../src/index.js';
+import { createSovendus, type SovendusEvents } from '../src/index.js';
+import { CountingStore } from './support/counting-store.js';
 import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { createShop, freshTestToken, TEST_TOKEN } from './support/shop.js';
 
@@ -20,19 +16,6 @@ beforeAll(() => {
   redis = connectTestRedis();
 });
 afterAll(() => redis.close());
-
-/** A real memory store that also counts how often it is asked: proof of "no store call". */
-class CountingStore extends MemoryTokenStore {
-  calls = 0;
-  override saveToken(key: string, entry: StoredToken, ttl: number) {
-    this.calls += 1;
-    return super.saveToken(key, entry, ttl);
-  }
-  override getToken(key: string) {
-    this.calls += 1;
-    return super.getToken(key);
-  }
-}
 
 describe('the sovReqToken cookie', () => {
   it('is captured like a query token when the query has none', async () => {
