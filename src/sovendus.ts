@@ -11,7 +11,9 @@ import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
 import { checkoutFailure } from './middleware/checkout-failure.js';
+import { consentCheck } from './middleware/consent.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
+import { chooseProductId } from './middleware/landing-product.js';
 import {
   attachAndGetRequestContext,
   attachRequestContext,
@@ -144,19 +146,35 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const failCheckout = checkoutFailure(log, events);
-  const contextDeps: RequestContextDeps = { sessions, store, service, events, log, failCheckout };
+  const contextDeps: RequestContextDeps = {
+    sessions,
+    store,
+    service,
+    events,
+    log,
+    failCheckout,
+    browserCookie: config.browserCookie,
+  };
 
   const capture =
     productId === undefined
       ? undefined
       : createCaptureMiddleware({
           queryParam: config.queryParam,
+          browserCookie: config.browserCookie,
           ttlSeconds: config.ttlSeconds,
           store,
           sessions,
-          productIdFor: productIdResolver(productId),
-          attach: (req) => {
-            attachRequestContext(req, contextDeps);
+          productIdFor: chooseProductId(
+            config.productIds,
+            productIdResolver(productId),
+            (reason) => {
+              events.emit('rejected', { reason });
+            },
+          ),
+          refusal: consentCheck(config.consent, log),
+          attach: (req, res) => {
+            attachRequestContext(req, res, contextDeps);
           },
           events,
           log,
@@ -178,7 +196,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
       // A whole order may be only voucher codes: a coupon-only shop can complete orders too.
       if (convertOptions?.order === undefined) conversionsOnly('convert');
       return createConvertMiddleware(
-        (req) => attachAndGetRequestContext(req, contextDeps),
+        (req, res) => attachAndGetRequestContext(req, res, contextDeps),
         failCheckout,
         convertOptions,
       );

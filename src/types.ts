@@ -119,6 +119,11 @@ export interface TokenStore {
   /** Gives the claims up after a send that surely failed, each only while `owner` still holds it. */
   releaseClaims(keys: readonly string[], owner: string): Promise<void>;
   /**
+   * Optional, for `req.sovendus.forget()`: deletes the session's token, if it holds one. Without
+   * it, `forget()` logs that the token stays until it expires.
+   */
+  deleteToken?(sessionKey: string): Promise<void>;
+  /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
    * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without
@@ -187,6 +192,22 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   productId?: string | ((req: Req) => string) | undefined;
   /**
+   * The product ids a landing URL may name (`sovReqProductId=<uuid>`). For a shop with several
+   * campaigns, a listed one is stored with the token, and the conversion
+   * goes to it, instead of the `productId` option's answer; one not in the list is ignored
+   * (the token is kept with `productId`'s answer) and emits `rejected`. Without it the
+   * parameter is not read.
+   */
+  productIds?: readonly string[] | undefined;
+  /**
+   * Whether the visitor consents: `false` stores no token and emits `rejected`. Asked before a
+   * landing's token is stored (from the query or the browser script's cookie), on requests
+   * that carry one only. It must answer
+   * `true` or `false` at once: a throw, a promise or any other answer is taken as no consent,
+   * and logged once. Default: no gate.
+   */
+  consent?: ((req: Req) => boolean) | undefined;
+  /**
    * The Sovendus API key, required with `productId`. A server secret: it is never logged,
    * serialized or sent to a browser. Letters, digits, `-` and `_`.
    */
@@ -237,6 +258,16 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * Default `sovReqToken` (Sovendus can rename it for you).
    */
   queryParam?: string | undefined;
+  /**
+   * Whether to work with the cookie Sovendus' browser script keeps the token in
+   * (`sovReqToken`). A request with no token in its query, whose session holds none, has the
+   * cookie's token captured instead, checked as a query token is; and a conversion that is sent
+   * (or is a duplicate of one sent) expires the cookie on that response, so that the browser
+   * script cannot report it a second time. With `getSessionKey`, a request that carries the
+   * cookie reads the store to learn whether its session holds a token. Default `true`; `false`
+   * leaves the browser's cookies alone.
+   */
+  browserCookie?: boolean | undefined;
   /**
    * Identifies the visitor's session. Default: express-session's `req.sessionID`.
    * Return `undefined` when the request has no session; the token is then not captured. It
@@ -439,6 +470,12 @@ export interface SovendusRequestContext {
    * its outcome is recorded and emitted when it comes.
    */
   completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult>;
+  /**
+   * Forgets the visitor, who withdrew consent or asked to be forgotten: deletes this session's
+   * token (with a store that has `deleteToken`) and, with `browserCookie`, expires the browser
+   * script's cookie on this response. Never rejects: a failure is logged.
+   */
+  forget(): Promise<void>;
 }
 
 /**

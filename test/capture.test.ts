@@ -1,11 +1,7 @@
 import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
-import {
-  createSovendus,
-  MemoryTokenStore,
-  type SovendusEvents,
-  type StoredToken,
-} from '../src/index.js';
+import { createSovendus, type SovendusEvents } from '../src/index.js';
+import { CountingStore } from './support/counting-store.js';
 import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { createShop, PRODUCT_ID, TEST_TOKEN } from './support/shop.js';
 
@@ -14,19 +10,6 @@ beforeAll(() => {
   redis = connectTestRedis();
 });
 afterAll(() => redis.close());
-
-/** A real memory store that also counts how often it is asked: proof of "no store call". */
-class CountingStore extends MemoryTokenStore {
-  calls = 0;
-  override saveToken(key: string, entry: StoredToken, ttl: number) {
-    this.calls += 1;
-    return super.saveToken(key, entry, ttl);
-  }
-  override getToken(key: string) {
-    this.calls += 1;
-    return super.getToken(key);
-  }
-}
 
 describe('capture', () => {
   it('stores the token on any method and path, and the newest click wins', async () => {

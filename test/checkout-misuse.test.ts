@@ -186,6 +186,7 @@ describe('convert() when completing the checkout rejects after all', () => {
       getToken: () => Promise.resolve(undefined),
       complete: () => Promise.reject(bug),
       completeOrder: () => Promise.reject(bug),
+      forget: () => Promise.resolve(),
     };
     const app = express();
     app.post(

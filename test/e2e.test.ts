@@ -94,3 +94,33 @@ it('converts a visitor who lands with the test token, shops and checks out with 
   expect(api.conversions.map((call) => call.token)).toEqual([TEST_TOKEN]);
   expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual(['WELCOME-10']);
 }, 60_000);
+
+it('converts a visitor whose token the browser script kept as a cookie, and clears that cookie', async () => {
+  await browser.clearCookies();
+  const token = '11111-test-111-11111';
+  const page = await browser.newPage();
+  // A cached landing page: the server never sees the query, only the script's cookie.
+  await page.goto(`${shopUrl}/`);
+  // As sovendus-integration-scripts writes it: raw, secure, strict, 30 days, this host. (A
+  // string, run in the page: this project's TypeScript has no DOM types.)
+  await page.evaluate(
+    `document.cookie = 'sovReqToken=${token};secure;samesite=strict;expires=' +
+      new Date(Date.now() + 30 * 24 * 3600 * 1000).toUTCString() +
+      ';domain=' + location.hostname + ';path=/'`,
+  );
+  expect(await page.evaluate<string>('document.cookie')).toContain(`sovReqToken=${token}`);
+
+  await page.getByRole('link', { name: 'Enamel mug' }).click();
+  expect(await page.getByTestId('sovendus-status').textContent()).toContain('11111-te…');
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('link', { name: 'Go to checkout' }).click();
+  await page.getByLabel('Your name').fill('Grace Hopper');
+  await page.getByRole('button', { name: 'Place order' }).click();
+
+  expect(await page.getByTestId('sovendus-result').textContent()).toContain(
+    'Sovendus conversion sent',
+  );
+  expect(api.conversions.map((call) => call.token)).toContain(token);
+  expect(await page.evaluate<string>('document.cookie')).not.toContain('sovReqToken');
+  expect((await browser.cookies()).map((cookie) => cookie.name)).not.toContain('sovReqToken');
+}, 60_000);

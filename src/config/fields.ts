@@ -14,6 +14,11 @@ export const PRODUCT_ID_RULE = 'must be a UUID such as 9bc72425-902c-3abf-9db8-8
 /** A product id: a UUID. */
 export const productIdField = z.string({ error: 'is required' }).regex(UUID, PRODUCT_ID_RULE);
 
+/** `productIds`: a list of product ids, each a UUID. */
+export const productIdsField = z.array(productIdField, {
+  error: 'must be a list of product ids (UUIDs)',
+});
+
 /** The same rule as `productIdField`, without a schema's cost: it runs on every conversion. */
 export const isProductId = (value: unknown): boolean =>
   typeof value === 'string' && UUID.test(value);
@@ -171,3 +176,6 @@ export function describeIssues(
 ): string {
   return issues.map((issue) => `  - ${nameOf(issue.path)}: ${issue.message}`).join('\n');
 }
+
+/** `browserCookie`: a boolean too, by the same rule. */
+export const browserCookieField = workerField;

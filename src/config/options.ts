@@ -46,6 +46,8 @@ const optionsSchema = z
         { error: `${PRODUCT_ID_RULE}, or a function (req) => productId` },
       )
       .optional(),
+    productIds: SETTINGS.productIds.rule.optional(),
+    consent: functionField<(req: IncomingMessage) => boolean>('(req) => boolean').optional(),
     apiKey: SETTINGS.apiKey.rule.optional(),
     coupons: z
       .object(
@@ -88,6 +90,7 @@ const optionsSchema = z
       })
       .prefault({}),
     queryParam: defaulted(SETTINGS.queryParam),
+    browserCookie: defaulted(SETTINGS.browserCookie),
     getSessionKey:
       functionField<(req: IncomingMessage) => string | undefined>(
         '(req) => session key',

@@ -2,12 +2,14 @@ import type { z } from 'zod';
 import {
   apiBaseUrlField,
   apiKeyField,
+  browserCookieField,
   attemptsField,
   breakerTimeoutsField,
   coolDownMsField,
   delayMsField,
   maxPendingCallsField,
   productIdField,
+  productIdsField,
   queryParamField,
   redisUrlField,
   sendLimitMsField,
@@ -81,6 +83,7 @@ export const SETTINGS = {
     shown: 'uuid',
     required: 'required for conversions',
   },
+  productIds: { option: 'productIds', rule: productIdsField },
   apiKey: {
     option: 'apiKey',
     env: 'SOVENDUS_API_KEY',
@@ -140,6 +143,7 @@ export const SETTINGS = {
     rule: queryParamField,
     default: 'sovReqToken',
   },
+  browserCookie: { option: 'browserCookie', rule: browserCookieField, default: true },
   worker: {
     option: 'worker',
     rule: workerField,

@@ -26,7 +26,7 @@ interface Checkout {
  */
 export function createConvertMiddleware(
   /** Attaches `req.sovendus` as the capture's `attach` does, and returns it. */
-  attachAndGet: (req: IncomingMessage) => SovendusRequestContext,
+  attachAndGet: (req: IncomingMessage, res: ServerResponse) => SovendusRequestContext,
   failCheckout: FailCheckout,
   options: ConvertOptions = {},
 ): Middleware {
@@ -50,7 +50,7 @@ export function createConvertMiddleware(
     return order === undefined ? { conversion } : { conversion, redemptions: [] };
   };
 
-  async function checkout(req: IncomingMessage): Promise<Checkout> {
+  async function checkout(req: IncomingMessage, res: ServerResponse): Promise<Checkout> {
     let value: unknown;
     try {
       // Awaited, so that it may be async (an order looked up in a database). Not bounded: it is
@@ -66,7 +66,7 @@ export function createConvertMiddleware(
     }
     try {
       // Checked by complete() and completeOrder(), as a value given there is.
-      const context = attachAndGet(req);
+      const context = attachAndGet(req, res);
       if (order !== undefined) return await context.completeOrder(value as CompleteOrderOptions);
       return { conversion: await context.complete({ orderId: value as string | undefined }) };
     } catch (error) {
@@ -76,7 +76,7 @@ export function createConvertMiddleware(
   }
 
   return function sovendusConvert(req, res, next) {
-    void checkout(req).then(({ conversion, redemptions }) => {
+    void checkout(req, res).then(({ conversion, redemptions }) => {
       // Express has res.locals; plain Connect does not, so we make it.
       const locals = ((res as WithLocals).locals ??= {});
       locals.sovendus = conversion;

@@ -1,7 +1,7 @@
 import { checkToken } from '../conversion/token.js';
 import { invalid, type Checked } from '../validity.js';
 
-/** The token parameter of a URL: absent, or present and checked (valid, or why not). */
+/** A parameter of a URL: absent, or present and checked (valid, or why not). */
 export type QueryToken = { found: false } | ({ found: true } & Checked<string>);
 
 const NOT_FOUND: QueryToken = { found: false };
@@ -15,10 +15,16 @@ const PERCENT = 0x25;
 const FIVE = 0x35;
 const LOWER_B = 0x62;
 
+/** The token parameter `name` of a raw request URL, read as `readQueryParam` does, and checked. */
+export function readQueryToken(url: string, name: string): QueryToken {
+  const found = readQueryParam(url, name);
+  return found.found && found.ok ? { found: true, ...checkToken(found.value) } : found;
+}
+
 /**
- * Reads one parameter from a raw request URL. We parse `req.url` ourselves instead of using
- * `req.query` because Connect has none, Express 4 and 5 parse it differently, and a query
- * parser turns `?p=a&p=b` and `?p[x]=1` into arrays and objects that must never reach a store.
+ * Reads one parameter from a raw request URL, percent-decoded. We parse `req.url` ourselves
+ * instead of using `req.query` because Connect has none, Express 4 and 5 parse it differently,
+ * and a query parser turns `?p=a&p=b` and `?p[x]=1` into arrays and objects that must never reach a store.
  *
  * The parameter name is matched literally (not percent-decoded); a repeated or nested
  * parameter is reported as invalid rather than guessed at: the pairs are read in order, and the
@@ -26,11 +32,12 @@ const LOWER_B = 0x62;
  *
  * The scan is linear in the URL whatever its shape (a server with a raised `maxHeaderSize`
  * takes queries of megabytes): it jumps from one occurrence of the name to the next, and never
- * looks at a character twice but for the few after each occurrence. `name` is a `queryParam`
- * (letters, digits, `_`, `.`, `-`), so an occurrence that starts inside another one can never
- * start a pair, and the next search may begin where the last occurrence ends.
+ * looks at a character twice but for the few after each occurrence. `name` is made of the
+ * characters a `queryParam` may have (letters, digits, `_`, `.`, `-`), so an occurrence that
+ * starts inside another one can never start a pair, and the next search may begin where the last
+ * occurrence ends.
  */
-export function readQueryToken(url: string, name: string): QueryToken {
+export function readQueryParam(url: string, name: string): QueryToken {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return NOT_FOUND;
   // The fast path for nearly every request: one substring search, no allocation.
@@ -72,5 +79,5 @@ export function readQueryToken(url: string, name: string): QueryToken {
   } catch {
     return { found: true, ...invalid('it is not valid percent-encoding') };
   }
-  return { found: true, ...checkToken(decoded) };
+  return { found: true, ok: true, value: decoded };
 }

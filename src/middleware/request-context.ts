@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { SovendusValidationError, type SovendusError } from '../errors.js';
 import type { CheckoutSession, DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
@@ -12,6 +12,7 @@ import type {
 } from '../types.js';
 import type { BoundedStore } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
+import { expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
 import type { SessionAccess } from './session.js';
 
 /** What `req.sovendus` is made from: one set per Sovendus instance. */
@@ -22,6 +23,8 @@ export interface RequestContextDeps {
   events: SovendusEventHub;
   log: Log;
   failCheckout: FailCheckout;
+  /** The `browserCookie` option: a sent conversion expires the browser script's cookie. */
+  browserCookie: boolean;
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
@@ -31,7 +34,14 @@ class RequestContext implements SovendusRequestContext {
   constructor(
     private readonly req: IncomingMessage,
     private readonly deps: RequestContextDeps,
+    /** Given where the request has no `res` of its own (a plain Node request, under Connect). */
+    private readonly res?: ServerResponse,
   ) {}
+
+  /** The response this request is answered on: Express keeps it as `req.res`. */
+  #response(): ServerResponse | undefined {
+    return this.res ?? (this.req as { res?: ServerResponse }).res;
+  }
 
   async getToken(): Promise<string | undefined> {
     let sessionKey: string | undefined;
@@ -53,14 +63,52 @@ class RequestContext implements SovendusRequestContext {
     }
   }
 
+  async forget(): Promise<void> {
+    const { sessions, store, log } = this.deps;
+    // At once, while the response's headers can still take it.
+    if (this.deps.browserCookie) expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+    let sessionKey: string | undefined;
+    try {
+      sessionKey = sessions.keyOf(this.req);
+    } catch (error) {
+      sessions.setupFailed(error); // no session: no token was kept for it either
+      return;
+    }
+    if (sessionKey === undefined) return;
+    if (store.deleteToken === undefined) {
+      log.warn({}, 'forget(): the store has no deleteToken, so the token stays until it expires');
+      return;
+    }
+    try {
+      await store.deleteToken(sessionKey);
+    } catch (error) {
+      log.warn({ code: (error as SovendusError).code }, 'forget(): the token was not deleted');
+    }
+  }
+
   /** The checkout's session, read only when a delivery needs it. */
   private session(): CheckoutSession {
     const { sessions } = this.deps;
     return { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) };
   }
 
+  /**
+   * A conversion sent, now or before, expires the browser script's cookie on this response, so
+   * that the script cannot report it a second time.
+   */
+  #expireCookieIfSent(result: ConversionResult): void {
+    if (result.status === 'sent' || result.status === 'duplicate') {
+      expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+    }
+  }
+
   completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult> {
-    return this.deps.service.completeOrder(this.session(), order);
+    const completed = this.deps.service.completeOrder(this.session(), order);
+    if (!this.deps.browserCookie) return completed;
+    return completed.then((result) => {
+      this.#expireCookieIfSent(result.conversion);
+      return result;
+    });
   }
 
   complete(options: CompleteOptions = {}): Promise<ConversionResult> {
@@ -71,7 +119,12 @@ class RequestContext implements SovendusRequestContext {
       const error = new SovendusValidationError([NOT_OPTIONS]);
       return Promise.resolve(this.deps.failCheckout(error));
     }
-    return this.deps.service.completeSession(this.session(), options);
+    const completed = this.deps.service.completeSession(this.session(), options);
+    if (!this.deps.browserCookie) return completed;
+    return completed.then((result) => {
+      this.#expireCookieIfSent(result);
+      return result;
+    });
   }
 }
 
@@ -138,8 +191,15 @@ function installGetter(prototype: object, deps: RequestContextDeps): SharedProto
 let lastPrototype: object | undefined;
 let lastEntry: SharedPrototype | undefined;
 
-/** Makes `req.sovendus` answer for `deps`, unless a capture or convert already did. */
-export function attachRequestContext(req: IncomingMessage, deps: RequestContextDeps): void {
+/**
+ * Makes `req.sovendus` answer for `deps`, unless a capture or convert already did. `res` is
+ * kept only by a context the request holds itself: an Express request has `req.res`.
+ */
+export function attachRequestContext(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: RequestContextDeps,
+): void {
   const immediate: unknown = Object.getPrototypeOf(req);
   let entry = immediate === lastPrototype ? lastEntry : undefined;
   if (entry === undefined) {
@@ -152,13 +212,13 @@ export function attachRequestContext(req: IncomingMessage, deps: RequestContextD
   }
   const target = req as WithContext;
   if (entry === undefined) {
-    target.sovendus ??= new RequestContext(req, deps);
+    target.sovendus ??= new RequestContext(req, deps, res);
     return;
   }
   if (entry.first === deps && !entry.shared) return;
   entry.shared = true;
   // Through the prototype's setter: an own property, which the getter no longer answers for.
-  if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps);
+  if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps, res);
 }
 
 /**
@@ -168,9 +228,10 @@ export function attachRequestContext(req: IncomingMessage, deps: RequestContextD
  */
 export function attachAndGetRequestContext(
   req: IncomingMessage,
+  res: ServerResponse,
   deps: RequestContextDeps,
 ): SovendusRequestContext {
-  attachRequestContext(req, deps);
+  attachRequestContext(req, res, deps);
   // Unset only where the shop itself set `req.sovendus = undefined`.
-  return (req as WithContext).sovendus ?? new RequestContext(req, deps);
+  return (req as WithContext).sovendus ?? new RequestContext(req, deps, res);
 }

@@ -4,7 +4,7 @@ import type { StoreBreaker } from './store-breaker.js';
 import { tokenAnswer } from './store-answers.js';
 
 /** The store calls a request makes outside the claims: saving and reading tokens. */
-export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken'>;
+export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken' | 'deleteToken'>;
 
 /**
  * `store` through its breaker, with no call holding a shop request longer than `timeoutMs` (the
@@ -41,5 +41,10 @@ export function boundStore(
     // another shape is a store failure.
     getToken: (key) =>
       bounded('read the token', async () => tokenAnswer(await store.getToken(key))),
+    // Optional in a store (forget() says so when it is missing).
+    ...(store.deleteToken && {
+      deleteToken: (key: string) =>
+        bounded('delete the token', async () => store.deleteToken?.(key)),
+    }),
   };
 }

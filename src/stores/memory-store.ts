@@ -167,6 +167,10 @@ export class MemoryTokenStore implements TokenStore {
     const entry = this.#tokens.get(sessionKey);
     return Promise.resolve(entry && { ...entry });
   }
+  deleteToken(sessionKey: string): Promise<void> {
+    this.#tokens.delete(sessionKey);
+    return Promise.resolve();
+  }
 
   acquireClaims(keys: readonly string[], owner: string, lease: ClaimLease): Promise<ClaimOutcome> {
     // One synchronous pass: nothing can run in between, so all-or-none comes for free.

@@ -84,6 +84,10 @@ local claims = {}
 for i = 5, #ARGV do claims[#claims + 1] = string.gsub(ARGV[i], '[\\1\\2]', fill) end
 return { raw, acquire(claims) }`;
 
+// A forgotten visitor's token (forget()): one key, so a script runs on a cluster as it is.
+const DELETE_TOKEN = `redis.call('DEL', KEYS[1])
+return 0`;
+
 const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed', 'resumed'];
 
 /** The claim names `claimKeysOf` makes, with the slots the session script fills in. */
@@ -208,6 +212,10 @@ export class RedisTokenStore implements TokenStore {
 
   async getToken(sessionKey: string): Promise<StoredToken | undefined> {
     return parseStoredToken(await this.#redis.get(this.#tokenKey(sessionKey)));
+  }
+
+  async deleteToken(sessionKey: string): Promise<void> {
+    await this.#redis.eval(DELETE_TOKEN, [this.#tokenKey(sessionKey)], []);
   }
 
   async acquireClaims(

@@ -76,6 +76,15 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
     const body = req.body as { orderId?: string } | undefined;
     res.json(describeResult(await req.sovendus.complete({ orderId: body?.orderId })));
   });
+  app.post('/complete-order', async (req, res) => {
+    const body = req.body as { orderId?: string } | undefined;
+    const { conversion } = await req.sovendus.completeOrder({ orderId: body?.orderId ?? '' });
+    res.json(describeResult(conversion));
+  });
+  app.post('/forget', async (req, res) => {
+    await req.sovendus.forget();
+    res.send('forgotten');
+  });
   app.get('/token', async (req, res) => {
     res.json({ token: (await req.sovendus.getToken()) ?? null });
   });
