@@ -27,10 +27,11 @@ const shared = {
     '^sovendus-express/testing$': '<rootDir>/src/testing/index.ts',
     '^sovendus-express/bullmq$': '<rootDir>/src/bullmq.ts',
   },
-  testTimeout: 20_000,
 } satisfies Config;
 
 const config: Config = {
+  // A setting of the whole run: within a project, Jest ignores it.
+  testTimeout: 20_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: UNIT_TESTS.map(testFile) },
     {
