@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createSovendus } from '../src/index.js';
 import { startFakeSovendusApi } from '../src/testing/index.js';
 import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
+import { waitFor } from './support/wait-for.js';
 
 // A shop that captures, converts (once through a retry), closes everything it opened, and then
 // must exit on its own: no timer or socket of the package may keep it alive.
@@ -65,6 +66,8 @@ it('stops waiting for a stuck conversion after close({ timeoutMs })', async () =
   });
   api.enqueue('hang');
   const sending = sovendus.sendConversion({ token: freshTestToken() });
+  // Hung at the API first: a call that reached it only as it closed would hang its close.
+  await waitFor(() => api.calls.length === 1, 'the call to reach the API');
   // The call hangs until api.close() below: close() can only return first by its timeout.
   await sovendus.close({ timeoutMs: 100 });
   await api.close(); // drops the hung connection: the send fails, typed
