@@ -1,4 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import type { IoRedisClient } from '../stores/redis-clients.js';
 import {
   deliveryId,
@@ -136,7 +137,30 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
 
   /** Stops the worker, letting a running delivery finish, then closes the queue. */
   async close(): Promise<void> {
-    await this.#worker?.close();
+    if (this.#worker !== undefined) {
+      await this.#worker.close();
+      keepQuietAfterClose(this.#worker);
+    }
     await this.#queue.close();
+    keepQuietAfterClose(this.#queue);
+  }
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * BullMQ (5.81) closes its connection objects by removing all their listeners, but a connection
+ * attempt still pending then (Redis unreachable) keeps a handler that re-emits its failure as
+ * an `error` event on that object: with no listener left, the failure is an uncaught exception
+ * that ends the process (2 of 20 SIGTERMs of `sovendus-express worker` on a busy machine). A
+ * listener put back after the close takes it; nothing else is listening by then.
+ */
+function keepQuietAfterClose(closed: Worker | Queue): void {
+  const fields = closed as unknown as Record<string, unknown>;
+  for (const name of ['connection', 'blockingConnection']) {
+    const connection = fields[name];
+    if (connection instanceof EventEmitter && connection.listenerCount('error') === 0) {
+      connection.on('error', ignore);
+    }
   }
 }
