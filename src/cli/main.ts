@@ -44,7 +44,8 @@ async function runWorkerUntilStopped(): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await stop();
-  return 0;
+  // Stopped: a timer or socket a dependency left behind must not keep the process alive.
+  process.exit(0);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

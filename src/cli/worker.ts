@@ -81,6 +81,11 @@ export async function startWorker(
     logger: consoleLogger,
   });
   return async () => {
+    // Redis away: nothing can be drained through a client that is not connected, and BullMQ
+    // must see its pending connection attempts fail while it still listens, not after.
+    for (const connection of [client, queueConnection]) {
+      if (connection.status !== 'ready') connection.disconnect();
+    }
     await sovendus.close();
     await Promise.all([client, queueConnection].map(closeClient));
   };

@@ -9,6 +9,7 @@ import {
   type QueuedDelivery,
 } from './delivery-queue.js';
 
+const ignore = (): void => undefined;
 /**
  * ioredis connection options, as BullMQ takes them: `host`, `port`, `password`, `tls`, and
  * whatever else ioredis accepts, and BullMQ's own `url` and `skipVersionCheck`. BullMQ checks
@@ -86,6 +87,10 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
       connection: this.#connection,
       prefix: options.prefix ?? 'bull',
     });
+    // A connection error is the connection's to report (the shop's client, the worker CLI's
+    // one line), and an add that fails says so in its own result: unheard, BullMQ would print
+    // each one with its stack.
+    this.#queue.on('error', ignore);
   }
 
   /** Adds a job whose id is the delivery's {@link deliveryId}: adding it twice keeps one. */
@@ -122,7 +127,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
       },
     );
     // Job failures are ours to report (as `dead` events); this keeps BullMQ from logging them.
-    this.#worker.on('error', () => undefined);
+    this.#worker.on('error', ignore);
   }
 
   /** How many deliveries are dead (out of retries, or refused for good). */
@@ -145,8 +150,6 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     keepQuietAfterClose(this.#queue);
   }
 }
-
-const ignore = (): void => undefined;
 
 /**
  * BullMQ (5.81) closes its connection objects by removing all their listeners, but a connection
