@@ -155,4 +155,28 @@ describe('after a sent conversion', () => {
     expect(sent.text).toBe('working... sent');
     expect(setCookies(sent)).not.toContain(EXPIRED);
   });
+
+  it('never breaks complete(): a response stand-in without header methods is left alone', async () => {
+    const sovendus = createSovendus({
+      productId: PRODUCT_ID,
+      apiKey: API_KEY,
+      apiBaseUrl: api.url,
+      getSessionKey: (req) => req.headers['x-visitor'] as string | undefined,
+    });
+    const capture = sovendus.capture();
+    const visitor = `v-${freshTestToken()}`;
+    // As a test harness or a framework adapter may call the middleware: a bare object as res.
+    const landing = { url: `/?sovReqToken=${freshTestToken()}`, headers: { 'x-visitor': visitor } };
+    const checkout = { url: '/checkout', headers: { 'x-visitor': visitor } };
+    const stand = { end: () => undefined } as unknown as ServerResponse;
+    for (const req of [landing, checkout]) {
+      await new Promise<void>((next) => {
+        capture(req as unknown as IncomingMessage, stand, () => {
+          next();
+        });
+      });
+    }
+    const { sovendus: context } = checkout as unknown as { sovendus: SovendusRequestContext };
+    await expect(context.complete()).resolves.toMatchObject({ status: 'sent' });
+  });
 });

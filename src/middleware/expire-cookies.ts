@@ -30,7 +30,16 @@ export function expireCookies(
   res: ServerResponse | undefined,
   names: readonly string[],
 ): void {
-  if (res === undefined || res.headersSent) return;
+  // A response without Node's header methods (a framework adapter's or a test's stand-in) is
+  // left alone: clearing a cookie must never fail the checkout that asked for it.
+  if (
+    res === undefined ||
+    res.headersSent ||
+    typeof res.getHeader !== 'function' ||
+    typeof res.setHeader !== 'function'
+  ) {
+    return;
+  }
   const hostname = hostnameOf(req);
   const domain = hostname === undefined ? '' : `; Domain=${hostname}`;
   const expired = names.map(
@@ -38,5 +47,9 @@ export function expireCookies(
   );
   const set = res.getHeader('set-cookie');
   const kept = set === undefined ? [] : Array.isArray(set) ? set : [String(set)];
-  res.setHeader('Set-Cookie', [...kept, ...expired]);
+  try {
+    res.setHeader('Set-Cookie', [...kept, ...expired]);
+  } catch {
+    // Headers sent meanwhile by a wrapper that does not say so: too late, as above.
+  }
 }
