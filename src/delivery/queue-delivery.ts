@@ -68,17 +68,17 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
     const send = traits.send;
     if (send === undefined)
       return report.dead(traits, traits.facts(delivery), notConfigured(traits));
-    if (taken.outcome === 'completed') return { kind: 'done' };
+    if (taken.outcome === 'completed') return { decision: 'done' };
     // The queue must not drop a delivery because someone else is sending it: they may fail.
     let error: SovendusError;
     if (taken.outcome === 'held') error = BUSY;
     else if (taken.outcome === 'failed') error = taken.error;
     else {
       const end = await track(sendAndSettle(traits, send, delivery, taken).ended);
-      if (end.sent) return { kind: 'done' };
+      if (end.sent) return { decision: 'done' };
       error = end.outcome.error;
     }
-    if (error.retryable && !last) return { kind: 'retry', error };
+    if (error.retryable && !last) return { decision: 'retry', error };
     return report.dead(traits, traits.facts(delivery), error);
   }
 
@@ -104,9 +104,9 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
     const orderId = checkedOrderId.value;
     const found = await track(ledger.takeSession(sessionKey, orderId, undefined));
     if (found instanceof SovendusStoreError) {
-      return last ? report.dead(conversion, {}, found) : { kind: 'retry', error: found };
+      return last ? report.dead(conversion, {}, found) : { decision: 'retry', error: found };
     }
-    if (found === undefined) return { kind: 'done' };
+    if (found === undefined) return { decision: 'done' };
     const delivery = checkConversion(
       { ...found.entry, orderId },
       sessionKey,
@@ -118,7 +118,7 @@ export function createDeliverQueued(options: QueueDeliveryOptions): DeliverQueue
         await ledger.release(found.taken);
       }
       if (!delivery.ok) report.failed(conversion, delivery.problem, 0);
-      return { kind: 'done' };
+      return { decision: 'done' };
     }
     return sendFromQueue(conversion, delivery.value, found.taken, last);
   }

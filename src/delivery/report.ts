@@ -60,7 +60,7 @@ export function createReport(log: Log, events: SovendusEventHub): Report {
       log.error({ code: error.code }, `${traits.noun} dead: ${error.message}`);
       // A dead letter of malformed input may lack facts; the event says what is known.
       traits.dead(facts as Parameters<typeof traits.dead>[0], error);
-      return { kind: 'dead', error };
+      return { decision: 'dead', error };
     },
     resend(traits, delivery, reason) {
       // Every send that may double an earlier one is said, so that an operator can count them.

@@ -117,8 +117,8 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
       async (job) => {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         const verdict = await deliver(job.data, { last });
-        if (verdict.kind === 'retry') throw new Error(verdict.error.message);
-        if (verdict.kind === 'dead') throw new UnrecoverableError(verdict.error.message);
+        if (verdict.decision === 'retry') throw new Error(verdict.error.message);
+        if (verdict.decision === 'dead') throw new UnrecoverableError(verdict.error.message);
       },
       {
         connection: this.#connection,

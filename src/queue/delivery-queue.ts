@@ -83,9 +83,9 @@ export interface EnqueueOptions {
 
 /** What one run of a queued delivery came to: drop it, run it again later, or keep it dead. */
 export type DeliveryVerdict =
-  | { kind: 'done' }
-  | { kind: 'retry'; error: SovendusError }
-  | { kind: 'dead'; error: SovendusError };
+  | { decision: 'done' }
+  | { decision: 'retry'; error: SovendusError }
+  | { decision: 'dead'; error: SovendusError };
 
 /** What the queue calls to deliver a queued delivery; provided by the Sovendus instance. */
 export type DeliverQueued = (
