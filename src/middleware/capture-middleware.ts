@@ -58,27 +58,37 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     events.emit('failed', { stage: 'capture', error, token, productId });
   };
 
-  /** Saves the token for the session, with the landing request's product id. */
-  function save(req: IncomingMessage, res: ServerResponse, sessionKey: string, token: string) {
+  /**
+   * Saves the token for the session, with the landing request's product id, then calls `next`:
+   * inside the save's own handlers, so a tokened landing costs no promise hop more than the save.
+   */
+  function save(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionKey: string,
+    token: string,
+    next: () => void,
+  ): void {
     let productId: string;
     try {
       productId = productIdFor(req);
     } catch (error) {
       captureFailed(error as SovendusError, token);
-      return Promise.resolve();
+      next();
+      return;
     }
     sessions.keep(req, res);
-    return store
-      .saveToken(sessionKey, { token, productId, capturedAt: Date.now() }, ttlSeconds)
-      .then(
-        () => {
-          log.debug({ token: maskToken(token) }, 'token captured');
-          events.emit('captured', { token, productId });
-        },
-        (error: unknown) => {
-          captureFailed(error as SovendusError, token, productId);
-        },
-      );
+    store.saveToken(sessionKey, { token, productId, capturedAt: Date.now() }, ttlSeconds).then(
+      () => {
+        log.debug({ token: maskToken(token) }, 'token captured');
+        events.emit('captured', { token, productId });
+        next();
+      },
+      (error: unknown) => {
+        captureFailed(error as SovendusError, token, productId);
+        next();
+      },
+    );
   }
 
   /** A checked token for the session; one from the cookie only while the session holds none. */
@@ -113,20 +123,21 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
     }
     const key = sessionKey;
     if (!fromCookie) {
-      void save(req, res, key, token).then(next);
+      save(req, res, key, token, next);
       return;
     }
     // Where `sessions.captured` cannot tell (`getSessionKey`, or a session that never captured),
     // the store is asked: the cookie lives for 30 days, and must not replace a newer click.
-    void store
-      .getToken(key)
-      .then(
-        (held) => (held ? undefined : save(req, res, key, token)),
-        (error: unknown) => {
-          captureFailed(error as SovendusError, token);
-        },
-      )
-      .then(next);
+    store.getToken(key).then(
+      (held) => {
+        if (held) next();
+        else save(req, res, key, token, next);
+      },
+      (error: unknown) => {
+        captureFailed(error as SovendusError, token);
+        next();
+      },
+    );
   }
 
   return function sovendusCapture(req, res, next) {
