@@ -5,6 +5,7 @@ import session from 'express-session';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
 import { createSovendus, type Sovendus, type SovendusRequestContext } from '../src/index.js';
+import { carriedKeys } from '../src/middleware/carried-keys.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
 import { API_KEY, describeResult, freshTestToken, PRODUCT_ID } from './support/shop.js';
 
@@ -58,6 +59,13 @@ it.each([
   expect((await visitor.get(`/landing?sovReqToken=${freshTestToken()}`)).body).toEqual(expected);
   // A later page of a visitor whose session holds a token.
   expect((await visitor.get('/next')).body).toEqual(expected);
+});
+
+it('keeps no key of a tokened request once its response has ended', async () => {
+  const visitor = request.agent(shapeShop(express, sovendusFor()));
+  await visitor.get(`/landing?sovReqToken=${freshTestToken()}`).expect(200);
+  await visitor.get('/next').expect(200);
+  expect(carriedKeys.size).toBe(0);
 });
 
 it('reaches a checkout in a mounted sub-app', async () => {

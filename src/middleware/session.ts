@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { refuseAsync } from '../callbacks.js';
 import { SovendusConfigError, SovendusError } from '../errors.js';
 import type { Log } from '../logging.js';
+import { carriedKeys } from './carried-keys.js';
 
 const MISSING_SESSION =
   'sovendus-express found no session on the request (req.session is not set), so the token ' +
@@ -16,14 +17,6 @@ interface ExpressSession {
   [KEY_FIELD]?: string;
   cookie?: { originalMaxAge?: number | null };
 }
-
-/**
- * The token's key of a request whose session held one, for the rest of the request (a session
- * made in it starts empty). Kept beside the request, not on it: Express requests have hidden
- * classes of their own (see request-context.ts), so a property added to one, even a symbol,
- * copies its whole hidden class, and this is set on every request of a visitor who landed.
- */
-const requestKeys = new WeakMap<IncomingMessage, string>();
 
 interface ExpressSessionRequest extends IncomingMessage {
   session?: ExpressSession | null;
@@ -87,14 +80,16 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
     res: ServerResponse,
     key: string,
   ) => {
-    if (requestKeys.has(req) || typeof res.end !== 'function') return;
-    requestKeys.set(req, key);
+    if (carriedKeys.has(req) || typeof res.end !== 'function') return;
+    carriedKeys.set(req, key);
     // As express-session wraps it: no bound copy and no rest arguments, on every tokened landing.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this` below
     const end = res.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
     res.end = function (this: ServerResponse, chunk: unknown, encoding: unknown, done: unknown) {
       const { session } = req;
       if (session && session[KEY_FIELD] === undefined) session[KEY_FIELD] = key;
+      // From here on the session the request ends with holds the key itself.
+      carriedKeys.delete(req);
       return end.call(this, chunk, encoding, done);
     } as ServerResponse['end'];
   };
@@ -118,11 +113,11 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
       if (typeof session !== 'object' || session === null) {
         throw new SovendusConfigError(MISSING_SESSION);
       }
-      return session[KEY_FIELD] ?? requestKeys.get(req) ?? sessionID;
+      return session[KEY_FIELD] ?? carriedKeys.get(req) ?? sessionID;
     },
     captured(req) {
       const { session } = req as ExpressSessionRequest;
-      return session?.[KEY_FIELD] !== undefined || requestKeys.has(req);
+      return session?.[KEY_FIELD] !== undefined || carriedKeys.has(req);
     },
     keep(req, res) {
       const request = req as ExpressSessionRequest;
