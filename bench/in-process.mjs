@@ -31,8 +31,16 @@ function landing(query) {
   return req;
 }
 // A response with the one method the capture may wrap (it carries a token's key to the session
-// the request ends with).
-const run = (middleware, req) => new Promise((resolve) => middleware(req, { end() {} }, resolve));
+// the request ends with), ended once the middleware is done, as the page would end it.
+function run(middleware, req) {
+  const res = { end() {} };
+  return new Promise((resolve) => {
+    middleware(req, res, () => {
+      res.end();
+      resolve();
+    });
+  });
+}
 
 const noop = (_req, _res, next) => next();
 const noToken = () => landing(() => '');
