@@ -7,6 +7,7 @@ import { createConversionApi } from './conversion/conversion-api.js';
 import { createCouponApi } from './coupons/coupon-api.js';
 import { createApiSender } from './http/api-sender.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
+import { settledWithin } from './deadline.js';
 import { SovendusConfigError } from './errors.js';
 import { SovendusEventHub } from './events.js';
 import { createLog } from './logging.js';
@@ -205,8 +206,20 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     redeemCoupon: (redeemOptions) => service.redeemCoupon(redeemOptions),
     on: (event, listener) => events.on(event, listener),
     async close({ timeoutMs = 10_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
       await service.idle(timeoutMs);
-      await config.queue?.close();
+      const { queue } = config;
+      if (queue === undefined) return;
+      // A queue's close waits for its connections (BullMQ's for a Redis that may hang): a
+      // shutdown that waits for it without end never lets the process go, so one deadline
+      // bounds the whole close.
+      const closed = await settledWithin(
+        queue.close().then(() => true),
+        Math.max(0, deadline - Date.now()),
+      );
+      if (closed === undefined) {
+        log.warn({ timeoutMs }, 'the delivery queue did not close in time; stopped waiting');
+      }
     },
   };
 }

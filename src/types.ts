@@ -572,8 +572,9 @@ export interface Sovendus<Req extends IncomingMessage = IncomingMessage> {
     listener: (payload: SovendusEvents[E]) => unknown,
   ): () => void;
   /**
-   * Waits for conversions in flight, at most `timeoutMs` (default 10000). It does not close
-   * the store's Redis client: the shop owns it. The package keeps no timer of its own alive.
+   * Waits for conversions in flight, then closes the queue, if any: all of it at most
+   * `timeoutMs` (default 10000). It does not close the store's Redis client: the shop owns it.
+   * The package keeps no timer of its own alive.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }

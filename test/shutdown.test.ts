@@ -73,3 +73,20 @@ it('stops waiting for a stuck conversion after close({ timeoutMs })', async () =
   await api.close(); // drops the hung connection: the send fails, typed
   expect(await sending).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE' } });
 });
+
+it('stops waiting for a queue that does not close after close({ timeoutMs })', async () => {
+  // A custom queue whose own close hangs, as BullMQ's does while its Redis hangs.
+  const warnings: string[] = [];
+  const sovendus = createSovendus({
+    productId: PRODUCT_ID,
+    apiKey: API_KEY,
+    logger: { warn: (_fields, message) => warnings.push(message) },
+    queue: {
+      enqueue: () => Promise.resolve(),
+      startWorker: () => undefined,
+      close: () => new Promise<void>(() => undefined),
+    },
+  });
+  await sovendus.close({ timeoutMs: 100 });
+  expect(warnings).toEqual(['sovendus: the delivery queue did not close in time; stopped waiting']);
+});
