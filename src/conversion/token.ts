@@ -11,6 +11,7 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 /** Values broken front ends have been seen to send instead of a token. */
 const PLACEHOLDERS = new Set(['undefined', 'null']);
+const PLACEHOLDER_LENGTHS = new Set([...PLACEHOLDERS].map((placeholder) => placeholder.length));
 
 /** Checks a token parameter's value: ASCII letters, digits, `-`, `_`, 1 to 128 of them. */
 export function checkToken(value: unknown): Checked<string> {
@@ -22,7 +23,8 @@ export function checkToken(value: unknown): Checked<string> {
   if (!TOKEN_PATTERN.test(value)) {
     return invalid('only ASCII letters, digits, "-" and "_" are allowed');
   }
-  if (PLACEHOLDERS.has(value.toLowerCase())) {
+  // Lower-cased only at a placeholder's length: no string made for a real token.
+  if (PLACEHOLDER_LENGTHS.has(value.length) && PLACEHOLDERS.has(value.toLowerCase())) {
     return invalid(`"${value}" is a placeholder, not a token`);
   }
   return valid(value);

@@ -18,7 +18,10 @@ const LOWER_B = 0x62;
 /** The token parameter `name` of a raw request URL, read as `readQueryParam` does, and checked. */
 export function readQueryToken(url: string, name: string): QueryToken {
   const found = readQueryParam(url, name);
-  return found.found && found.ok ? { found: true, ...checkToken(found.value) } : found;
+  if (!found.found || !found.ok) return found;
+  const checked = checkToken(found.value);
+  // The valid answer is the one just read: no second object on every tokened landing.
+  return checked.ok ? found : { found: true, ...checked };
 }
 
 /**
@@ -73,11 +76,13 @@ export function readQueryParam(url: string, name: string): QueryToken {
   } while (at !== -1);
   if (value === undefined) return NOT_FOUND;
 
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(value.replaceAll('+', ' '));
-  } catch {
-    return { found: true, ...invalid('it is not valid percent-encoding') };
+  // A token as Sovendus sends it has nothing to decode: no copy of it is made then.
+  if (value.includes('%') || value.includes('+')) {
+    try {
+      value = decodeURIComponent(value.replaceAll('+', ' '));
+    } catch {
+      return { found: true, ...invalid('it is not valid percent-encoding') };
+    }
   }
-  return { found: true, ok: true, value: decoded };
+  return { found: true, ok: true, value };
 }
