@@ -23,6 +23,7 @@ import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
 import { createStoreBreaker } from './stores/store-breaker.js';
+import { createTelemetry } from './telemetry/telemetry.js';
 import type {
   ConvertOptions,
   Middleware,
@@ -101,6 +102,14 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
   const events = new SovendusEventHub((error) => {
     log.error({ err: error }, 'an event listener threw or rejected; ignored');
   });
+  // Before anything reports: its counters hear the events from the first one on.
+  const telemetry = createTelemetry({
+    enabled: config.telemetry,
+    events,
+    queue: config.queue,
+    storeTimeoutMs: config.storeTimeoutMs,
+    log,
+  });
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);
   // Every store call of the package goes through the breaker, so that a hung store is given a
@@ -110,6 +119,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     ...config.storeBreaker,
     timeoutMs: config.storeTimeoutMs,
     log,
+    missed: telemetry?.storeTimeout,
   });
   const store = boundStore(rawStore, breaker, config.storeTimeoutMs);
 
@@ -118,6 +128,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     sendLimitMs: config.sendLimitMs,
     retry: config.retry,
     fetch: config.fetch ?? globalThis.fetch,
+    watch: telemetry?.attempts,
   });
   const { productId, apiKey, coupons } = config;
   const service = createDeliveryService({
@@ -206,6 +217,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     on: (event, listener) => events.on(event, listener),
     async close({ timeoutMs = 10_000 } = {}) {
       await service.idle(timeoutMs);
+      telemetry?.close();
       await config.queue?.close();
     },
   };
