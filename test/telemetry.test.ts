@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { context, metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -360,6 +361,42 @@ describe('OpenTelemetry', () => {
       ).toBe(1);
     });
     await expectNoSecrets({ tokens: [token] });
+  });
+
+  it("gives Prometheus the series of the docs' three queries", async () => {
+    // docs/telemetry.md's recipe, served by a test server instead of its own port.
+    const prometheus = new PrometheusExporter({ preventServerStart: true });
+    metrics.disable();
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [prometheus] }));
+    const { hostname, port } = new URL(testRedisUrl());
+    const queue = new BullMQDeliveryQueue({
+      connection: { host: hostname, port: Number(port) },
+      name: `otel-${randomUUID()}`,
+      prefix: `${redis.prefix}bull`,
+    });
+    const { shop, sovendus } = tracedShop({ queue, retry: { attempts: 1 } });
+    const { visitor } = await landWithFreshToken(shop);
+    await visitor.post('/checkout').send({ orderId: 'otel-prometheus' }).expect(200);
+    api.enqueue({ status: 422 });
+    await sovendus.sendConversion({ token: freshTestToken() });
+
+    const scraped = await request((req, res) => {
+      prometheus.getMetricsRequestHandler(req, res);
+    }).get('/metrics');
+    const series = scraped.text.split('\n').filter((line) => line.startsWith('sovendus_'));
+    const scope = 'otel_scope_name="sovendus-express"';
+    expect(series).toEqual(
+      expect.arrayContaining([
+        `sovendus_captures_total{sovendus_outcome="captured",${scope}} 1`,
+        `sovendus_conversions_total{sovendus_outcome="sent",${scope}} 1`,
+        `sovendus_conversions_total{sovendus_outcome="failed",error_type="INVALID_PARAMETERS",${scope}} 1`,
+        // The follow-ups both calls left before they were made, each for a lease.
+        `sovendus_queue_deliveries{sovendus_queue_state="pending",${scope}} 2`,
+        `sovendus_queue_deliveries{sovendus_queue_state="dead",${scope}} 0`,
+        expect.stringMatching(/^sovendus_api_duration_bucket\{sovendus_api="conversion",/),
+      ]),
+    );
+    await prometheus.shutdown();
   });
 
   it('records nothing with telemetry: false', async () => {
