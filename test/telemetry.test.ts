@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -166,6 +167,18 @@ async function expectNoSecrets(secrets: { tokens: string[]; emailHashes?: string
 
 const CONVERSION_ROUTE = 'POST /ext/{productId}/{token}/api';
 
+/** The error's code, as the attributes of a failure carry it. */
+const withCode = (error: string | undefined) =>
+  error === undefined ? {} : { 'error.type': error };
+
+/** The attributes of an answer time: by API, status and, for a failure, its code. */
+const answer = (api: 'conversion' | 'coupon', status: number, error?: string) => ({
+  'sovendus.api': api,
+  'http.request.method': 'POST',
+  'http.response.status_code': status,
+  ...withCode(error),
+});
+
 describe('OpenTelemetry', () => {
   it('records a checkout that was retried once: counters, answer times, a span per attempt under the shop span', async () => {
     const { shop } = tracedShop({ retry: { attempts: 3, minDelayMs: 1, maxDelayMs: 1 } });
@@ -179,14 +192,10 @@ describe('OpenTelemetry', () => {
     expect(count(exported, 'sovendus.conversions', { 'sovendus.outcome': 'sent' })).toBe(1);
     expect(exported.get('sovendus.conversions')?.dataPoints).toHaveLength(1);
     expect(exported.get('sovendus.resends')?.dataPoints ?? []).toEqual([]);
-    const answered = (status: number, error?: string) => ({
-      'sovendus.api': 'conversion',
-      'http.request.method': 'POST',
-      'http.response.status_code': status,
-      ...(error === undefined ? {} : { 'error.type': error }),
-    });
-    expect(recorded(exported, 'sovendus.api.duration', answered(503, 'UNAVAILABLE'))).toBe(1);
-    expect(recorded(exported, 'sovendus.api.duration', answered(200))).toBe(1);
+    expect(
+      recorded(exported, 'sovendus.api.duration', answer('conversion', 503, 'UNAVAILABLE')),
+    ).toBe(1);
+    expect(recorded(exported, 'sovendus.api.duration', answer('conversion', 200))).toBe(1);
     expect(exported.get('sovendus.api.duration')?.descriptor.unit).toBe('s');
 
     // The shop's span ends as its response goes out: by then ours have ended.
@@ -250,7 +259,7 @@ describe('OpenTelemetry', () => {
     const conversions = (outcome: string, error?: string) =>
       count(exported, 'sovendus.conversions', {
         'sovendus.outcome': outcome,
-        ...(error === undefined ? {} : { 'error.type': error }),
+        ...withCode(error),
       });
     expect(conversions('sent')).toBe(2);
     expect(conversions('no_token')).toBe(1);
@@ -291,14 +300,10 @@ describe('OpenTelemetry', () => {
     const exported = await exportedMetrics();
     expect(count(exported, 'sovendus.redemptions', { 'sovendus.outcome': 'sent' })).toBe(1);
     expect(count(exported, 'sovendus.redemptions', { 'sovendus.outcome': 'duplicate' })).toBe(1);
-    const coupon = (status: number, error?: string) => ({
-      'sovendus.api': 'coupon',
-      'http.request.method': 'POST',
-      'http.response.status_code': status,
-      ...(error === undefined ? {} : { 'error.type': error }),
-    });
-    expect(recorded(exported, 'sovendus.api.duration', coupon(500, 'UNAVAILABLE'))).toBe(1);
-    expect(recorded(exported, 'sovendus.api.duration', coupon(200))).toBe(1);
+    expect(recorded(exported, 'sovendus.api.duration', answer('coupon', 500, 'UNAVAILABLE'))).toBe(
+      1,
+    );
+    expect(recorded(exported, 'sovendus.api.duration', answer('coupon', 200))).toBe(1);
     expect(ourSpans().map((span) => [span.name, span.attributes['sovendus.attempt']])).toEqual([
       ['POST /redeem/{trafficSourceNumber}', 1],
       ['POST /redeem/{trafficSourceNumber}', 2],
@@ -380,7 +385,7 @@ describe('OpenTelemetry', () => {
     api.enqueue({ status: 422 });
     await sovendus.sendConversion({ token: freshTestToken() });
 
-    const scraped = await request((req, res) => {
+    const scraped = await request((req: IncomingMessage, res: ServerResponse) => {
       prometheus.getMetricsRequestHandler(req, res);
     }).get('/metrics');
     const series = scraped.text.split('\n').filter((line) => line.startsWith('sovendus_'));

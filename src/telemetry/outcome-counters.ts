@@ -26,22 +26,28 @@ const withError = (outcome: Outcome, error: SovendusError): Attributes => ({
  * sent later counts once as `queued` and once as `sent`.
  */
 export function countOutcomes(meter: Meter, events: SovendusEventHub): void {
-  const conversions = meter.createCounter('sovendus.conversions', {
-    description: 'Conversions by outcome (sovendus.outcome), failures by code (error.type).',
-    unit: '{conversion}',
-  });
-  const redemptions = meter.createCounter('sovendus.redemptions', {
-    description: 'Coupon redemptions by outcome (sovendus.outcome), failures by code (error.type).',
-    unit: '{redemption}',
-  });
-  const captures = meter.createCounter('sovendus.captures', {
-    description: 'Landings with a token: captured, rejected, or failed (by error.type).',
-    unit: '{landing}',
-  });
-  const resends = meter.createCounter('sovendus.resends', {
-    description: 'Calls sent again after an outcome that could not be known: each may count twice.',
-    unit: '{call}',
-  });
+  const counter = (name: string, unit: string, description: string) =>
+    meter.createCounter(name, { unit, description });
+  const conversions = counter(
+    'sovendus.conversions',
+    '{conversion}',
+    'Conversions by outcome (sovendus.outcome), failures by code (error.type).',
+  );
+  const redemptions = counter(
+    'sovendus.redemptions',
+    '{redemption}',
+    'Coupon redemptions by outcome (sovendus.outcome), failures by code (error.type).',
+  );
+  const captures = counter(
+    'sovendus.captures',
+    '{landing}',
+    'Landings with a token: captured, rejected, or failed (by error.type).',
+  );
+  const resends = counter(
+    'sovendus.resends',
+    '{call}',
+    'Calls sent again after an outcome that could not be known: each may count twice.',
+  );
   const count = (counter: Counter, attributes: Attributes) => () => {
     counter.add(1, attributes);
   };
