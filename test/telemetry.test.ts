@@ -1,6 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  metrics,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Meter,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
@@ -402,6 +410,70 @@ describe('OpenTelemetry', () => {
       ]),
     );
     await prometheus.shutdown();
+  });
+
+  describe('with an SDK that throws where the API promises it will not', () => {
+    const broken = () => {
+      throw new Error('a broken SDK');
+    };
+    afterEach(() => {
+      context.disable();
+      context.setGlobalContextManager(contextManager);
+    });
+
+    /** A shop without a span of its own (its instrumentation would meet the same SDK). */
+    async function checkout(options: ShopOptions) {
+      const { app, sovendus } = createShop({
+        apiBaseUrl: api.url,
+        store: redis.store,
+        retry: { attempts: 2, minDelayMs: 1, maxDelayMs: 1 },
+        ...options,
+      });
+      opened.push(sovendus);
+      const { visitor } = await landWithFreshToken(app);
+      api.failNext(1, { status: 503 });
+      const answer = await visitor.post('/checkout').send({ orderId: `otel-${randomUUID()}` });
+      return answer.body as unknown;
+    }
+
+    it('sends: instruments and the context manager throw', async () => {
+      const instrument = { add: broken, record: broken, addCallback: broken };
+      metrics.disable();
+      metrics.setGlobalMeterProvider({
+        getMeter: () =>
+          ({
+            createCounter: () => instrument,
+            createHistogram: () => instrument,
+            createObservableGauge: () => instrument,
+          }) as unknown as Meter,
+      });
+      context.disable();
+      context.setGlobalContextManager({
+        active: () => ROOT_CONTEXT,
+        with: broken,
+        bind: (_context, target) => target,
+        enable() {
+          return this;
+        },
+        disable() {
+          return this;
+        },
+      });
+      expect(await checkout({})).toMatchObject({ status: 'sent', attempts: 2 });
+    });
+
+    it('sends: getMeter and startSpan throw', async () => {
+      metrics.disable();
+      metrics.setGlobalMeterProvider({ getMeter: broken });
+      trace.disable();
+      trace.setGlobalTracerProvider({
+        getTracer: () => ({ startSpan: broken, startActiveSpan: broken }),
+      });
+      const errors: string[] = [];
+      const logger = { error: (_fields: unknown, message: string) => errors.push(message) };
+      expect(await checkout({ logger })).toMatchObject({ status: 'sent', attempts: 2 });
+      expect(errors).toEqual(['sovendus: OpenTelemetry could not be set up; nothing is recorded']);
+    });
   });
 
   it('records nothing with telemetry: false', async () => {

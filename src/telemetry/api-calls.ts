@@ -82,7 +82,19 @@ export function watchApiCalls(api: OpenTelemetryApi, tracer: Tracer, meter: Mete
         const active = api.trace.setSpan(api.context.active(), span);
         const startedAt = performance.now();
         return {
-          within: (request) => api.context.with(active, request),
+          within: (request) => {
+            let made = false;
+            try {
+              return api.context.with(active, () => {
+                made = true;
+                return request();
+              });
+            } catch (error) {
+              // The request's own throw is the sender's to read; a context manager's is not.
+              if (made) throw error;
+              return request();
+            }
+          },
           end(status, error) {
             try {
               finish(span, startedAt, shown.api, status, error?.code);
