@@ -83,15 +83,15 @@ export function watchApiCalls(api: OpenTelemetryApi, tracer: Tracer, meter: Mete
         const startedAt = performance.now();
         return {
           within: (request) => {
-            let made = false;
+            const attempted = { made: false };
             try {
               return api.context.with(active, () => {
-                made = true;
+                attempted.made = true;
                 return request();
               });
             } catch (error) {
               // The request's own throw is the sender's to read; a context manager's is not.
-              if (made) throw error;
+              if (attempted.made) throw error;
               return request();
             }
           },
