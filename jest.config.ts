@@ -18,10 +18,14 @@ const shared = {
   roots: ['<rootDir>/test'],
   // `isolatedModules` in tsconfig.json makes ts-jest transpile each file on its own, without
   // type-checking: `npm run typecheck` checks the types.
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  // Sources import './x.js' (as Node ESM requires); jest resolves the .ts behind it.
+  transform: { '^.+\\.c?ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // Jest's own, and .cts: a module that is CommonJS in both builds.
+  moduleFileExtensions: ['js', 'mjs', 'cjs', 'json', 'node', 'ts', 'cts'],
+  // Sources import './x.js' (as Node ESM requires); jest resolves the .ts behind it, and the
+  // .cts behind './x.cjs'.
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^(\\.{1,2}/.*)\\.cjs$': ['$1.cts', '$1.cjs'],
     // The example app imports the package by name, as users do; in tests that is the source.
     '^sovendus-express$': '<rootDir>/src/index.ts',
     '^sovendus-express/testing$': '<rootDir>/src/testing/index.ts',

@@ -5,6 +5,7 @@
 import session from 'express-session';
 import Redis from 'ioredis';
 import { createSovendus, RedisTokenStore } from 'sovendus-express';
+import { telemetry } from './otel-mode.mjs';
 import { API_KEY, naiveCapture, naiveCheckout, PRODUCT_ID, TTL } from './naive.mjs';
 
 const { REDIS_URL, API_URL } = process.env;
@@ -15,7 +16,7 @@ const CHECKOUTS = 2_000;
 
 const redis = new Redis(REDIS_URL);
 const store = new RedisTokenStore({ client: redis, prefix: PREFIX });
-const options = { productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: API_URL, store };
+const options = { productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: API_URL, store, telemetry };
 const capture = createSovendus(options).capture();
 const checkoutCapture = createSovendus({
   ...options,

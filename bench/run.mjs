@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import Redis from 'ioredis';
+import { OTEL_MODE, otelNodeArgs } from './otel-mode.mjs';
 
 const BURSTS = Number(process.env.BENCH_BURSTS ?? 24);
 const BURST_MS = Number(process.env.BENCH_BURST_MS ?? 500);
@@ -62,7 +63,7 @@ const median = (values) => {
 };
 
 async function startShop(scenario, env) {
-  const child = pinned(SHOP_CPU, process.execPath, ['bench/shop.mjs'], {
+  const child = pinned(SHOP_CPU, process.execPath, [...otelNodeArgs, 'bench/shop.mjs'], {
     env: { ...process.env, ...env, SCENARIO: scenario, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -227,7 +228,7 @@ try {
     );
   }
   // The middleware's own cost, without the HTTP stack: on the shops' CPU, the same Redis and API.
-  const child = pinned(SHOP_CPU, process.execPath, ['bench/in-process.mjs'], {
+  const child = pinned(SHOP_CPU, process.execPath, [...otelNodeArgs, 'bench/in-process.mjs'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -249,7 +250,7 @@ const memory = JSON.parse(
 const fmt = (n, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const lines = [
-  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms over ${PAIRS} fresh pairs of shops, ${CONCURRENCY} connections`,
+  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${pinnable ? 'shops pinned to CPU 0, load/Redis/API to CPU 1' : 'not pinned'}; ${BURSTS} alternating bursts of ${BURST_MS} ms over ${PAIRS} fresh pairs of shops, ${CONCURRENCY} connections; OpenTelemetry: ${OTEL_MODE} (BENCH_OTEL)`,
   '',
   '| comparison | reference CPU µs/req | ours CPU µs/req | CPU ratio (median, 95 % CI) | target | reference req/s | ours req/s | throughput ratio (median, 95 % CI) | reference p99 ms | ours p99 ms |',
   '|---|---:|---:|---|---|---:|---:|---|---:|---:|',
@@ -275,7 +276,7 @@ console.log(lines.join('\n'));
 mkdirSync('bench', { recursive: true });
 writeFileSync(
   'bench/results.json',
-  `${JSON.stringify({ node: process.version, bursts: BURSTS, burstMs: BURST_MS, pairs: PAIRS, comparisons, inProcess, memory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, otel: OTEL_MODE, bursts: BURSTS, burstMs: BURST_MS, pairs: PAIRS, comparisons, inProcess, memory }, null, 2)}\n`,
 );
 const errors = comparisons.reduce((sum, c) => sum + c.reference.errors + c.ours.errors, 0);
 if (errors > 0) console.log(`\n${errors} requests answered with a status other than 200.`);

@@ -4,6 +4,7 @@ import express from 'express';
 import session from 'express-session';
 import Redis from 'ioredis';
 import { createSovendus, RedisTokenStore } from 'sovendus-express';
+import { telemetry } from './otel-mode.mjs';
 import { API_KEY, naiveCapture, naiveCheckout, PRODUCT_ID } from './naive.mjs';
 
 const { SCENARIO, REDIS_URL, API_URL, PREFIX } = process.env;
@@ -22,6 +23,7 @@ function sovendus(options = {}) {
     apiKey: API_KEY,
     apiBaseUrl: API_URL,
     store: new RedisTokenStore({ client: redis, prefix: PREFIX }),
+    telemetry,
     ...options,
   });
 }

@@ -24,6 +24,7 @@ import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
 import { createStoreBreaker } from './stores/store-breaker.js';
+import { createTelemetry } from './telemetry/telemetry.js';
 import type {
   ConvertOptions,
   Middleware,
@@ -102,6 +103,14 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
   const events = new SovendusEventHub((error) => {
     log.error({ err: error }, 'an event listener threw or rejected; ignored');
   });
+  // Before anything reports: its counters hear the events from the first one on.
+  const telemetry = createTelemetry({
+    enabled: config.telemetry,
+    events,
+    queue: config.queue,
+    storeTimeoutMs: config.storeTimeoutMs,
+    log,
+  });
   const rawStore = config.store ?? new MemoryTokenStore();
   warnIfMemoryStoreInProduction(rawStore, config.logger);
   // Every store call of the package goes through the breaker, so that a hung store is given a
@@ -111,6 +120,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     ...config.storeBreaker,
     timeoutMs: config.storeTimeoutMs,
     log,
+    missed: telemetry?.storeTimeout,
   });
   const store = boundStore(rawStore, breaker, config.storeTimeoutMs);
 
@@ -119,6 +129,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     sendLimitMs: config.sendLimitMs,
     retry: config.retry,
     fetch: config.fetch ?? globalThis.fetch,
+    watch: telemetry?.attempts,
   });
   const { productId, apiKey, coupons } = config;
   const service = createDeliveryService({
@@ -208,6 +219,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     async close({ timeoutMs = 10_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       await service.idle(timeoutMs);
+      telemetry?.close();
       const { queue } = config;
       if (queue === undefined) return;
       // A queue's close waits for its connections (BullMQ's for a Redis that may hang): a

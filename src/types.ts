@@ -298,6 +298,12 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * set `false` where a separate `sovendus-express worker` process does it.
    */
   worker?: boolean | undefined;
+  /**
+   * Whether to record OpenTelemetry metrics and spans, when `@opentelemetry/api` is installed.
+   * Without that package nothing is loaded; what is recorded is in docs/telemetry.md. Default
+   * `true`; `false` loads nothing.
+   */
+  telemetry?: boolean | undefined;
 }
 
 /** Options of {@link SovendusRequestContext.complete}. */

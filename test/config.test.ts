@@ -143,6 +143,16 @@ describe('loadSovendusConfig', () => {
     expect(() => createSovendus(options)).not.toThrow();
   });
 
+  it('reads SOVENDUS_TELEMETRY as true or false, and nothing else', () => {
+    expect(loadSovendusConfig({ ...env, SOVENDUS_TELEMETRY: 'false' }).telemetry).toBe(false);
+    expect(loadSovendusConfig({ ...env, SOVENDUS_TELEMETRY: 'true' }).telemetry).toBe(true);
+    expect(loadSovendusConfig({ ...env, SOVENDUS_TELEMETRY: '' }).telemetry).toBeUndefined();
+    for (const word of ['0', 'no', 'FALSE', ' false']) {
+      const error = configError(() => loadSovendusConfig({ ...env, SOVENDUS_TELEMETRY: word }));
+      expect(error.message).toContain('SOVENDUS_TELEMETRY: must be true or false');
+    }
+  });
+
   it('names each missing or malformed variable, and never echoes the key', () => {
     const error = configError(() =>
       loadSovendusConfig({

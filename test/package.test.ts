@@ -8,8 +8,9 @@ import { installConsumer, pack, root, run } from './support/packed.js';
 /**
  * The package as users get it: packed by npm from the build (`npm test` builds before jest
  * runs), installed offline from its tarball into consumer projects of their own, and used from
- * CommonJS, ESM and TypeScript. `full` is a shop with Express, express-session, ioredis and
- * bullmq (and their types); `bare` has none of them, only Node's types.
+ * CommonJS, ESM and TypeScript. `full` is a shop with Express, express-session, ioredis,
+ * bullmq (and their types) and OpenTelemetry's API and SDK; `bare` has none of them, only
+ * Node's types.
  */
 let work: string;
 let tarball: string;
@@ -22,7 +23,14 @@ beforeAll(() => {
   bare = join(work, 'bare');
   full = join(work, 'full');
   installConsumer(bare, tarball, ['@types/node']);
-  installConsumer(full, tarball, ['@types', 'express', 'express-session', 'ioredis', 'bullmq']);
+  installConsumer(full, tarball, [
+    '@types',
+    'express',
+    'express-session',
+    'ioredis',
+    'bullmq',
+    '@opentelemetry',
+  ]);
 }, 60_000);
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
@@ -59,6 +67,80 @@ it('works from ESM, all three entry points', () => {
      ${SMOKE}`,
   );
   expect(run('node', ['consumer.mjs'], full).trim()).toBe('sent true 4');
+});
+
+// The shop's SDK with in-memory exporters, then a conversion; prints what reached the SDK.
+const OTEL_SMOKE = `
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
+  );
+  ${SMOKE}
+  await reader.forceFlush();
+  const [sent] = exporter.getMetrics().at(-1).scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .filter((data) => data.descriptor.name === 'sovendus.conversions');
+  console.log(sent.dataPoints[0].value, spans.getFinishedSpans().map((span) => span.name).join());
+`;
+const OTEL_SETUP = `
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3600000 });
+  const spans = new InMemorySpanExporter();
+`;
+const OTEL_OUTPUT = 'sent true 4\n1 POST /ext/{productId}/{token}/api';
+
+it('records through OpenTelemetry from CommonJS and ESM when the shop installed it', () => {
+  writeFileSync(
+    join(full, 'otel.cjs'),
+    `const { metrics, trace } = require('@opentelemetry/api');
+     const {
+       AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader,
+     } = require('@opentelemetry/sdk-metrics');
+     const {
+       BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor,
+     } = require('@opentelemetry/sdk-trace-base');
+     const { createSovendus, SovendusError, SovendusConfigError } = require('sovendus-express');
+     const { startFakeSovendusApi } = require('sovendus-express/testing');
+     const { attemptsForWindow } = require('sovendus-express/bullmq');
+     ${OTEL_SETUP}
+     (async () => {${OTEL_SMOKE}})();`,
+  );
+  writeFileSync(
+    join(full, 'otel.mjs'),
+    `import { metrics, trace } from '@opentelemetry/api';
+     import {
+       AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader,
+     } from '@opentelemetry/sdk-metrics';
+     import {
+       BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor,
+     } from '@opentelemetry/sdk-trace-base';
+     import { createSovendus, SovendusError, SovendusConfigError } from 'sovendus-express';
+     import { startFakeSovendusApi } from 'sovendus-express/testing';
+     import { attemptsForWindow } from 'sovendus-express/bullmq';
+     ${OTEL_SETUP}
+     ${OTEL_SMOKE}`,
+  );
+  expect(run('node', ['otel.cjs'], full).trim()).toBe(OTEL_OUTPUT);
+  expect(run('node', ['otel.mjs'], full).trim()).toBe(OTEL_OUTPUT);
+});
+
+it('loads nothing of OpenTelemetry where it is not installed', () => {
+  writeFileSync(
+    join(bare, 'no-otel.cjs'),
+    `const { createSovendus } = require('sovendus-express');
+     const { startFakeSovendusApi } = require('sovendus-express/testing');
+     (async () => {
+       const api = await startFakeSovendusApi();
+       const sovendus = createSovendus({
+         productId: '9bc72425-902c-3abf-9db8-8b186d7cb160', apiKey: 'KEY', apiBaseUrl: api.url,
+       });
+       const result = await sovendus.sendConversion({ token: '12345-test-123-12345' });
+       await api.close();
+       const loaded = Object.keys(require.cache).filter((path) => path.includes('opentelemetry'));
+       console.log(result.status, JSON.stringify(loaded));
+     })();`,
+  );
+  expect(run('node', ['no-otel.cjs'], bare).trim()).toBe('sent []');
 });
 
 it('tells its errors from the CommonJS and the ESM build alike (the dual-package hazard)', () => {
@@ -204,7 +286,8 @@ it('type-checks strictly, node16 (CJS, ESM) and bundler, with or without optiona
   ];
   // What makes `bare` bare: nothing of the optional peers resolves from it.
   const resolveFromBare = createRequire(join(bare, 'node.cts')).resolve;
-  for (const peer of ['ioredis', 'bullmq', 'express', '@types/express', 'express-session']) {
+  const peers = ['ioredis', 'bullmq', 'express', '@types/express', 'express-session'];
+  for (const peer of [...peers, '@opentelemetry/api']) {
     expect(() => resolveFromBare(`${peer}/package.json`)).toThrow(/Cannot find module/);
   }
   // One compiler process for all four: each project is its own program, with its own settings.

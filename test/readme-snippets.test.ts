@@ -32,6 +32,7 @@ const PEERS = [
   'connect-redis',
   'supertest',
   '@types',
+  '@opentelemetry',
 ];
 
 /** A compiler error, placed in the Markdown file the snippet came from. */

@@ -24,6 +24,8 @@ export interface SovendusEnvConfig {
   retry?: { attempts: number } | undefined;
   /** `SOVENDUS_QUERY_PARAM`. */
   queryParam?: string | undefined;
+  /** `SOVENDUS_TELEMETRY`: `true` or `false`. */
+  telemetry?: boolean | undefined;
   /** `REDIS_URL`: connect a `RedisTokenStore` to it; when unset, the memory store is used. */
   redisUrl?: string | undefined;
   /** Set when `SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER` is. */
@@ -47,16 +49,24 @@ const decimal = z
 const optionalNumber = (field: z.ZodType<number, number>) =>
   text.pipe(decimal.pipe(field).optional());
 
-/** The variables, by name, each read by its setting's rule: a number from decimal digits. */
+/** `true` or `false` as written: not `1`, `yes` or `TRUE`, which a typo could mean too. */
+const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((word) => word === 'true');
+const optionalFlag = (field: z.ZodType<boolean, boolean>) => text.pipe(flag.pipe(field).optional());
+
+/**
+ * The variables, by name, each read by its setting's rule: a number from decimal digits, a
+ * boolean from `true` or `false`.
+ */
 const envSchema = z.object(
   Object.fromEntries(
-    ENV_SETTINGS.map(({ env, rule }) => [
-      env,
-      // Any other rule takes text: the table's rules for variables all do.
-      rule instanceof z.ZodNumber
-        ? optionalNumber(rule)
-        : optional(rule as z.ZodType<unknown, string>),
-    ]),
+    ENV_SETTINGS.map(({ env, rule }) => {
+      if (rule instanceof z.ZodNumber) return [env, optionalNumber(rule)];
+      if (rule instanceof z.ZodBoolean) return [env, optionalFlag(rule)];
+      // Any other rule takes text: the table's other rules for variables all do.
+      return [env, optional(rule as z.ZodType<unknown, string>)];
+    }),
   ),
 );
 
@@ -128,6 +138,7 @@ export function loadSovendusConfig(
     sendLimitMs: value('sendLimitMs'),
     retry: attempts === undefined ? undefined : { attempts },
     queryParam: value('queryParam'),
+    telemetry: value('telemetry'),
     redisUrl: value('redisUrl'),
     coupons:
       trafficSourceNumber === undefined

@@ -179,3 +179,6 @@ export function describeIssues(
 
 /** `browserCookie`: a boolean too, by the same rule. */
 export const browserCookieField = workerField;
+
+/** `telemetry`: a boolean too; the environment's `true` or `false` (see env.ts). */
+export const telemetryField = workerField;

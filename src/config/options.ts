@@ -109,6 +109,7 @@ const optionsSchema = z
       )
       .optional(),
     worker: defaulted(SETTINGS.worker),
+    telemetry: defaulted(SETTINGS.telemetry),
   })
   .strict()
   .superRefine((options, context) => {

@@ -14,6 +14,7 @@ import {
   redisUrlField,
   sendLimitMsField,
   storeTimeoutMsField,
+  telemetryField,
   timeoutMsField,
   trafficMediumPublicIdField,
   trafficSourceNumberField,
@@ -147,6 +148,12 @@ export const SETTINGS = {
   worker: {
     option: 'worker',
     rule: workerField,
+    default: true,
+  },
+  telemetry: {
+    option: 'telemetry',
+    env: 'SOVENDUS_TELEMETRY',
+    rule: telemetryField,
     default: true,
   },
   redisUrl: {

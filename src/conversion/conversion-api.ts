@@ -5,6 +5,7 @@ import {
 } from '../errors.js';
 import type { ApiCall, ApiOutcome, ApiSender, SendWatcher } from '../http/api-sender.js';
 import { transientFailure, unexpectedStatus } from '../http/response.js';
+import { maskToken } from './token.js';
 
 /** The conversion API of Sovendus, as the delivery service calls it. */
 export interface ConversionApi {
@@ -54,6 +55,12 @@ export function createConversionApi(options: {
           classifyFailure: classifyConversionFailure,
           baseUrlOption: 'apiBaseUrl',
           secret: apiKey,
+          shown: () => ({
+            api: 'conversion',
+            template: '/ext/{productId}/{token}/api',
+            url: conversionUrl(apiBaseUrl, productId, 'REDACTED'),
+            token: maskToken(token),
+          }),
         },
         watcher,
       ),

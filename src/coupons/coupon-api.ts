@@ -60,13 +60,14 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
     `${apiBaseUrl}/redeem/${encodeURIComponent(trafficSourceNumber)}`;
   const defaultUrl = urlOf(options.trafficSourceNumber);
   return {
-    send: (redemption, watcher) =>
-      sender.send(
+    send: (redemption, watcher) => {
+      const url =
+        redemption.trafficSourceNumber === undefined
+          ? defaultUrl
+          : urlOf(redemption.trafficSourceNumber);
+      return sender.send(
         {
-          url:
-            redemption.trafficSourceNumber === undefined
-              ? defaultUrl
-              : urlOf(redemption.trafficSourceNumber),
+          url,
           // JSON.stringify leaves out the fields that are undefined.
           body: JSON.stringify({
             coupon_code: redemption.couponCode,
@@ -79,8 +80,12 @@ export function createCouponApi(options: CouponApiOptions): CouponApi {
           }),
           classifyFailure: classifyCouponFailure,
           baseUrlOption: 'coupons.apiBaseUrl',
+          // The traffic source number is no secret (doctor shows it); the body, with the
+          // order and the e-mail hash, is never shown.
+          shown: () => ({ api: 'coupon', template: '/redeem/{trafficSourceNumber}', url }),
         },
         watcher,
-      ),
+      );
+    },
   };
 }

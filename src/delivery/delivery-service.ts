@@ -91,8 +91,6 @@ export interface DeliveryService {
   idle(timeoutMs: number): Promise<void>;
 }
 
-const NO_TOKEN: ConversionResult = Object.freeze({ status: 'no_token' });
-
 /**
  * Every delivery, read top to bottom: validate (`conversion/conversion-input.ts`,
  * `coupons/redemption-input.ts`), take its claims (`claim-ledger.ts`), send and settle them
@@ -131,7 +129,6 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
   const deliverNow = createDeliverNow({
     ledger,
     report,
-    log,
     sendAndSettle,
     enqueue,
     track,
@@ -171,7 +168,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     } catch (error) {
       return failed(error as SovendusConfigError);
     }
-    if (sessionKey === undefined) return NO_TOKEN;
+    if (sessionKey === undefined) return report.noToken();
     if (conversion.send === undefined) return failed(notConfigured(conversion));
     const checkedOrderId = checkOrderId(completeOptions.orderId);
     if (!checkedOrderId.ok) return failed(new SovendusValidationError([checkedOrderId.problem]));
@@ -199,7 +196,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     );
     // Without the token there is nothing to queue: it stays stored for the next checkout.
     if (found instanceof SovendusStoreError) return failed(found);
-    if (found === undefined) return NO_TOKEN;
+    if (found === undefined) return report.noToken();
     const delivery = deliveryOf(found.entry);
     if (!delivery.ok) {
       // A stored entry that is not a valid conversion (written by hand, or by an old version).

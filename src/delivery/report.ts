@@ -2,7 +2,14 @@ import type { SovendusError } from '../errors.js';
 import type { SovendusEventHub } from '../events.js';
 import type { Log } from '../logging.js';
 import type { DeliveryVerdict, QueuedDelivery } from '../queue/delivery-queue.js';
-import type { DeliveryFailed, DeliveryQueued, ResendEvent, ResendReason } from '../types.js';
+import type {
+  ConversionNoToken,
+  DeliveryDuplicate,
+  DeliveryFailed,
+  DeliveryQueued,
+  ResendEvent,
+  ResendReason,
+} from '../types.js';
 import type { Rejection } from './rejection.js';
 import type { DeliveryTraits } from './traits.js';
 
@@ -31,6 +38,14 @@ export interface Report {
     facts: Partial<F>,
     error: SovendusError,
   ): DeliveryVerdict;
+  /** A delivery sent already, or being sent by another: logged, its result returned. */
+  duplicate<D extends QueuedDelivery, F>(
+    traits: DeliveryTraits<D, F>,
+    delivery: D,
+    claim: 'completed' | 'held',
+  ): DeliveryDuplicate<F>;
+  /** A checkout whose session holds no token: its result. */
+  noToken(): ConversionNoToken;
   /** A send that may double an earlier one, which Sovendus may have taken. */
   resend<D extends QueuedDelivery, F>(
     traits: DeliveryTraits<D, F>,
@@ -38,6 +53,8 @@ export interface Report {
     reason: ResendReason,
   ): void;
 }
+
+const NO_TOKEN: ConversionNoToken = Object.freeze({ status: 'no_token' });
 
 /** Reports through the shop's logger and the instance's events. */
 export function createReport(log: Log, events: SovendusEventHub): Report {
@@ -61,6 +78,17 @@ export function createReport(log: Log, events: SovendusEventHub): Report {
       // A dead letter of malformed input may lack facts; the event says what is known.
       traits.dead(facts as Parameters<typeof traits.dead>[0], error);
       return { decision: 'dead', error };
+    },
+    duplicate(traits, delivery, claim) {
+      log.debug({ ...traits.logFields(delivery), claim }, `duplicate ${traits.noun}`);
+      // Traits are a conversion's or a redemption's: a checkout follow-up has none of its own.
+      events.emit('duplicate', { kind: traits.kind as ResendEvent['kind'] });
+      return { status: 'duplicate', ...traits.facts(delivery) };
+    },
+    noToken() {
+      // The usual checkout (most visitors did not come from Sovendus): no log line.
+      events.emit('noToken', undefined);
+      return NO_TOKEN;
     },
     resend(traits, delivery, reason) {
       // Every send that may double an earlier one is said, so that an operator can count them.

@@ -1,6 +1,5 @@
 import { settledWithin } from '../deadline.js';
 import { SovendusUnavailableError, type SovendusError } from '../errors.js';
-import type { Log } from '../logging.js';
 import type { QueuedDelivery } from '../queue/delivery-queue.js';
 import type { DeliveryDuplicate, DeliveryFailed, DeliveryQueued, DeliverySent } from '../types.js';
 import type { ClaimLedger, Taken } from './claim-ledger.js';
@@ -29,7 +28,6 @@ export type DeliverNow = <D extends QueuedDelivery, F>(
 export interface RequestDeliveryOptions {
   ledger: ClaimLedger;
   report: Report;
-  log: Log;
   sendAndSettle: SendAndSettle;
   /** The queue's add; none without a queue. */
   enqueue: Enqueue | undefined;
@@ -40,7 +38,7 @@ export interface RequestDeliveryOptions {
 
 /** Sends a delivery for a request, waiting at most `waitMs`, queueing what is not settled. */
 export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
-  const { ledger, report, log, sendAndSettle, enqueue, track, leaseMs, waitMs } = options;
+  const { ledger, report, sendAndSettle, enqueue, track, leaseMs, waitMs } = options;
   const enqueueNow = (delivery: QueuedDelivery, delayMs?: number) =>
     enqueue ? enqueue(delivery, delayMs) : Promise.resolve(false);
 
@@ -66,14 +64,10 @@ export function createDeliverNow(options: RequestDeliveryOptions): DeliverNow {
       return queueOrFail(taken.error, 0, () => enqueueNow(delivery));
     }
     if (taken.outcome === 'completed' || taken.outcome === 'held') {
-      log.debug(
-        { ...traits.logFields(delivery), claim: taken.outcome },
-        `duplicate ${traits.noun}`,
-      );
       // Another sender has it now. Should it die mid-send, nobody would send it: a follow-up
       // looks once its lease has ended (a no-op if it was sent).
       if (taken.outcome === 'held' && !queuedFollowUp) await enqueueNow(delivery, leaseMs);
-      return { status: 'duplicate', ...traits.facts(delivery) };
+      return report.duplicate(traits, delivery, taken.outcome);
     }
     const send = traits.send;
     if (send === undefined) {

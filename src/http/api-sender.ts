@@ -16,6 +16,23 @@ export interface ApiSenderOptions {
   retry: RetryPolicy;
   /** The `fetch` option, or the global one. */
   fetch: typeof globalThis.fetch;
+  /** Hears each attempt (the telemetry's spans and answer times); none: nobody does. */
+  watch?: AttemptWatch | undefined;
+}
+
+/**
+ * What may be shown of a call outside the package (in telemetry): nothing secret, the token at
+ * most as its first 8 characters.
+ */
+export interface ShownCall {
+  /** Which Sovendus API. */
+  api: 'conversion' | 'coupon';
+  /** The route, its variable parts named: `/ext/{productId}/{token}/api`. */
+  template: string;
+  /** The URL with the token replaced by `REDACTED`. */
+  url: string;
+  /** A conversion's token, as log lines show it: its first 8 characters and `…`. */
+  token?: string | undefined;
 }
 
 /** One call to a Sovendus API: where, what, and how to read its answers. */
@@ -37,6 +54,22 @@ export interface ApiCall {
   baseUrlOption: string;
   /** A secret in the body that must never come back out in a message (the API key). */
   secret?: string | undefined;
+  /** What may be shown of it; asked only when an attempt is watched. */
+  shown(): ShownCall;
+}
+
+/** Hears each attempt of a call to Sovendus. */
+export interface AttemptWatch {
+  /** An attempt (the `attempt`-th of its send, from 1) begins. Never throws. */
+  begin(call: ApiCall, attempt: number): WatchedAttempt;
+}
+
+/** One attempt, watched from its beginning. */
+export interface WatchedAttempt {
+  /** Makes the request within the attempt's own context (its span, for a nested HTTP span). */
+  within<T>(request: () => T): T;
+  /** The attempt ended: Sovendus' HTTP status when it answered, the error when it failed. Never throws. */
+  end(status: number | undefined, error: SovendusError | undefined): void;
 }
 
 /**
@@ -117,10 +150,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * elsewhere).
  */
 export function createApiSender(options: ApiSenderOptions): ApiSender {
-  const { waitMs, sendLimitMs, retry } = options;
+  const { waitMs, sendLimitMs, retry, watch } = options;
   const fetchImpl = options.fetch;
 
-  async function attempt(call: ApiCall): Promise<AttemptFate> {
+  async function attempt(call: ApiCall, watched: WatchedAttempt | undefined): Promise<AttemptFate> {
     const controller = new AbortController();
     // The hard limit holds even for a `fetch` that ignores its signal: we stop waiting for it.
     // An answer that arrived while the process stalled is read, not taken for lost.
@@ -132,7 +165,7 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
     });
     let draining = false;
     try {
-      const response = await Promise.race([
+      const request = () =>
         fetchImpl(call.url, {
           method: 'POST',
           headers: JSON_HEADERS,
@@ -142,7 +175,9 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
           // of the request and a tee of its body on every call (a sixth of a checkout's
           // instructions).
           redirect: 'error',
-        }),
+        });
+      const response = await Promise.race([
+        watched === undefined ? request() : watched.within(request),
         limit,
       ]);
       if (response === LIMIT_REACHED) return noAnswer();
@@ -189,8 +224,13 @@ export function createApiSender(options: ApiSenderOptions): ApiSender {
       const waitEnds = Date.now() + waitMs;
       for (let attempts = 1; ; attempts += 1) {
         watcher.attempts = attempts;
-        const attempted = await attempt(call);
-        if (attempted.fate === 'accepted') return { ok: true, attempts };
+        const watched = watch?.begin(call, attempts);
+        const attempted = await attempt(call, watched);
+        if (attempted.fate === 'accepted') {
+          watched?.end(200, undefined);
+          return { ok: true, attempts };
+        }
+        watched?.end(attempted.error.status, attempted.error);
         const unknown = attempted.fate === 'unknown';
         const failed = { ok: false, error: attempted.error, attempts, unknown } as const;
         // An answer about the setup or the input is the same next time: never repeated.

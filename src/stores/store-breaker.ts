@@ -38,6 +38,8 @@ export interface StoreBreakerSettings {
   log: Log;
   /** A monotonic clock in milliseconds. Default `performance.now`; tests pass their own. */
   now?: () => number;
+  /** Hears each call that missed its deadline (the telemetry counts them). */
+  missed?: (() => void) | undefined;
 }
 
 /** `closed`: calls go out. `open`: new calls are refused. `probing`: one call tells which next. */
@@ -67,7 +69,7 @@ export function createStoreBreaker(
   store: TokenStore,
   settings: StoreBreakerSettings,
 ): StoreBreaker {
-  const { timeoutMs, timeouts, coolDownMs, maxPendingCalls, log } = settings;
+  const { timeoutMs, timeouts, coolDownMs, maxPendingCalls, log, missed: heardMissed } = settings;
   const now = settings.now ?? (() => performance.now());
   let state: BreakerState = 'closed';
   let timeoutsInARow = 0;
@@ -108,6 +110,7 @@ export function createStoreBreaker(
       missed = true;
       timeoutsInARow += 1;
       if (probe || (state === 'closed' && timeoutsInARow >= timeouts)) open();
+      heardMissed?.();
       onMissed?.();
     });
     const answered = () => {
