@@ -124,6 +124,23 @@ export interface TokenStore {
    */
   deleteToken?(sessionKey: string): Promise<void>;
   /**
+   * Optional, with `getCouponCode` and `deleteCouponCode`, for voucher links: keeps the voucher
+   * code a visitor landed with (`sovCouponCode`) for the session, for `ttlSeconds`, replacing an
+   * older one. It lives beside the session's token and apart from it: a conversion uses up the
+   * token, a redemption the code. A store without the three keeps no voucher links (logged once).
+   */
+  saveCouponCode?(sessionKey: string, couponCode: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Optional (see `saveCouponCode`): the session's voucher code, or `undefined` (or `null`) when
+   * there is none or it expired. An answer of another shape is taken as a store failure.
+   */
+  getCouponCode?(sessionKey: string): Promise<string | null | undefined>;
+  /**
+   * Optional (see `saveCouponCode`): deletes the session's voucher code; given `couponCode`, only
+   * while the session still holds that code, so that a newer voucher link is kept.
+   */
+  deleteCouponCode?(sessionKey: string, couponCode?: string): Promise<void>;
+  /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
    * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without

@@ -6,29 +6,13 @@ import { SovendusConfigError, SovendusValidationError } from '../errors.js';
 import type { QueuedRedemption, Redemption } from '../queue/delivery-queue.js';
 import type { RedeemCouponOptions, RedemptionFacts } from '../types.js';
 import { checkOrderId } from '../order-id.js';
+import { checkCouponCode } from './coupon-code.js';
 import { invalid, valid, type Checked } from '../validity.js';
 
-const MAX_CODE_LENGTH = 100;
-// Printable ASCII without spaces: codes are typed by shoppers, so control characters, spaces
-// and look-alike Unicode mean a mistake on the shop's side, not a code Sovendus issued.
-const COUPON_CODE = /^[\x21-\x7e]+$/;
 const DECIMAL = /^\d{1,12}(\.\d{1,2})?$/;
 const MAX_ORDER_VALUE = 1e12;
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const MAX_EMAIL_LENGTH = 254;
-
-function checkCouponCode(code: unknown): Checked<string> {
-  const trimmed = typeof code === 'string' ? code.trim() : undefined;
-  if (trimmed === undefined || trimmed === '') {
-    return invalid('couponCode is required: the voucher code used in the order');
-  }
-  if (trimmed.length > MAX_CODE_LENGTH || !COUPON_CODE.test(trimmed)) {
-    return invalid(
-      `couponCode must be 1 to ${MAX_CODE_LENGTH} printable ASCII characters without spaces`,
-    );
-  }
-  return valid(trimmed);
-}
 
 /** Money is net value, at most two decimal places, as a string or a number; sent as a string. */
 function checkOrderValue(value: unknown): Checked<string> {

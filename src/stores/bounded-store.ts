@@ -1,10 +1,26 @@
 import { SovendusStoreError } from '../errors.js';
 import type { TokenStore } from '../types.js';
 import type { StoreBreaker } from './store-breaker.js';
-import { tokenAnswer } from './store-answers.js';
+import { couponCodeAnswer, tokenAnswer } from './store-answers.js';
 
-/** The store calls a request makes outside the claims: saving and reading tokens. */
-export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken' | 'deleteToken'>;
+/**
+ * The store calls a request makes outside the claims: saving, reading and deleting tokens, and
+ * the voucher codes of Sovendus links (all three methods, or none: see `keepsCouponCodes`).
+ */
+export type BoundedStore = Pick<
+  TokenStore,
+  'saveToken' | 'getToken' | 'deleteToken' | 'saveCouponCode' | 'getCouponCode' | 'deleteCouponCode'
+>;
+
+/** A store that keeps voucher codes. */
+type CouponCodeStore = TokenStore &
+  Required<Pick<TokenStore, 'saveCouponCode' | 'getCouponCode' | 'deleteCouponCode'>>;
+
+/** Whether a store keeps voucher codes: it has the three methods, which only work together. */
+export const keepsCouponCodes = (store: TokenStore): store is CouponCodeStore =>
+  typeof store.saveCouponCode === 'function' &&
+  typeof store.getCouponCode === 'function' &&
+  typeof store.deleteCouponCode === 'function';
 
 /**
  * `store` through its breaker, with no call holding a shop request longer than `timeoutMs` (the
@@ -45,6 +61,17 @@ export function boundStore(
     ...(store.deleteToken && {
       deleteToken: (key: string) =>
         bounded('delete the token', async () => store.deleteToken?.(key)),
+    }),
+    ...(keepsCouponCodes(store) && {
+      saveCouponCode: (key: string, couponCode: string, ttl: number) =>
+        bounded('save the voucher code', () => store.saveCouponCode(key, couponCode, ttl)),
+      // Held to the rule it was saved by: it goes to Sovendus and onto the shop's pages.
+      getCouponCode: (key: string) =>
+        bounded('read the voucher code', async () =>
+          couponCodeAnswer(await store.getCouponCode(key)),
+        ),
+      deleteCouponCode: (key: string, couponCode?: string) =>
+        bounded('delete the voucher code', () => store.deleteCouponCode(key, couponCode)),
     }),
   };
 }
