@@ -473,6 +473,13 @@ export interface CouponOptions {
 export interface SovendusRequestContext {
   /** The token held for this session, or `undefined`. Reads the store only when called. */
   getToken(): Promise<string | undefined>;
+  /**
+   * The voucher code of the Sovendus link this visitor came with (`sovCouponCode`), kept for the
+   * session with the `coupons` option, or `undefined`: to pre-fill the voucher field, say. Reads
+   * the store only when called, and only for a session that captured something. Never rejects:
+   * a store failure, or no session, is `undefined`, logged and emitted as `failed`.
+   */
+  getCouponCode(): Promise<string | undefined>;
   /** Sends this session's conversion. Never rejects: see {@link ConversionResult}. */
   complete(options?: CompleteOptions): Promise<ConversionResult>;
   /**

@@ -10,7 +10,7 @@ import type {
   ConversionResult,
   SovendusRequestContext,
 } from '../types.js';
-import type { BoundedStore } from '../stores/bounded-store.js';
+import type { BoundedStore, CouponCodeCalls } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
 import { expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
 import type { SessionAccess } from './session.js';
@@ -25,6 +25,8 @@ export interface RequestContextDeps {
   failCheckout: FailCheckout;
   /** The `browserCookie` option: a sent conversion expires the browser script's cookie. */
   browserCookie: boolean;
+  /** Where voucher links' codes are kept; `undefined` when they are not (see the capture). */
+  couponCodes: CouponCodeCalls | undefined;
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
@@ -43,24 +45,47 @@ class RequestContext implements SovendusRequestContext {
     return this.res ?? (this.req as { res?: ServerResponse }).res;
   }
 
-  async getToken(): Promise<string | undefined> {
+  /**
+   * What the store holds for this session, read by `read`; `undefined` when it holds nothing,
+   * and when it cannot be read: a store failure, or no session (or a getSessionKey that threw),
+   * is logged and emitted as `failed` at `stage`, as the getters promise to resolve.
+   */
+  async #readForSession<T>(
+    stage: 'conversion' | 'redemption',
+    what: string,
+    read: (sessionKey: string) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const { sessions, events, log } = this.deps;
     let sessionKey: string | undefined;
     try {
-      sessionKey = this.deps.sessions.keyOf(this.req);
+      sessionKey = sessions.keyOf(this.req);
     } catch (error) {
-      // No session (or a getSessionKey that threw): no token, as the type promises.
-      const problem = this.deps.sessions.setupFailed(error);
-      this.deps.events.emit('failed', { stage: 'conversion', error: problem });
+      events.emit('failed', { stage, error: sessions.setupFailed(error) });
       return undefined;
     }
     if (sessionKey === undefined) return undefined;
     try {
-      return (await this.deps.store.getToken(sessionKey))?.token;
+      return await read(sessionKey);
     } catch (error) {
-      this.deps.log.warn({ err: error }, 'could not read the token');
-      this.deps.events.emit('failed', { stage: 'conversion', error: error as SovendusError });
+      log.warn({ err: error }, `could not read ${what}`);
+      events.emit('failed', { stage, error: error as SovendusError });
       return undefined;
     }
+  }
+
+  getToken(): Promise<string | undefined> {
+    return this.#readForSession('conversion', 'the token', async (key) => {
+      return (await this.deps.store.getToken(key))?.token;
+    });
+  }
+
+  getCouponCode(): Promise<string | undefined> {
+    const { couponCodes, sessions } = this.deps;
+    // A session that never captured holds no code: no store call for most visitors.
+    if (couponCodes === undefined || !sessions.mayHold(this.req)) {
+      return Promise.resolve(undefined);
+    }
+    return this.#readForSession('redemption', 'the voucher code', (key) => couponCodes.get(key));
   }
 
   async forget(): Promise<void> {

@@ -3,21 +3,31 @@ import type { TokenStore } from '../types.js';
 import type { StoreBreaker } from './store-breaker.js';
 import { couponCodeAnswer, tokenAnswer } from './store-answers.js';
 
+/** A session's voucher code (of a Sovendus link), through a bounded store. */
+export interface CouponCodeCalls {
+  /** `TokenStore.saveCouponCode`. */
+  save: (sessionKey: string, couponCode: string, ttlSeconds: number) => Promise<void>;
+  /** `TokenStore.getCouponCode`: a code held to the rule it was saved by, never `null`. */
+  get: (sessionKey: string) => Promise<string | undefined>;
+  /** `TokenStore.deleteCouponCode`. */
+  delete: (sessionKey: string, couponCode?: string) => Promise<void>;
+}
+
 /**
  * The store calls a request makes outside the claims: saving, reading and deleting tokens, and
- * the voucher codes of Sovendus links (all three methods, or none: see `keepsCouponCodes`).
+ * `couponCodes` when the store keeps voucher codes (all three of its methods, which only work
+ * together; else `undefined`).
  */
-export type BoundedStore = Pick<
-  TokenStore,
-  'saveToken' | 'getToken' | 'deleteToken' | 'saveCouponCode' | 'getCouponCode' | 'deleteCouponCode'
->;
+export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken' | 'deleteToken'> & {
+  couponCodes: CouponCodeCalls | undefined;
+};
 
 /** A store that keeps voucher codes. */
 type CouponCodeStore = TokenStore &
   Required<Pick<TokenStore, 'saveCouponCode' | 'getCouponCode' | 'deleteCouponCode'>>;
 
 /** Whether a store keeps voucher codes: it has the three methods, which only work together. */
-export const keepsCouponCodes = (store: TokenStore): store is CouponCodeStore =>
+const keepsCouponCodes = (store: TokenStore): store is CouponCodeStore =>
   typeof store.saveCouponCode === 'function' &&
   typeof store.getCouponCode === 'function' &&
   typeof store.deleteCouponCode === 'function';
@@ -62,16 +72,18 @@ export function boundStore(
       deleteToken: (key: string) =>
         bounded('delete the token', async () => store.deleteToken?.(key)),
     }),
-    ...(keepsCouponCodes(store) && {
-      saveCouponCode: (key: string, couponCode: string, ttl: number) =>
-        bounded('save the voucher code', () => store.saveCouponCode(key, couponCode, ttl)),
-      // Held to the rule it was saved by: it goes to Sovendus and onto the shop's pages.
-      getCouponCode: (key: string) =>
-        bounded('read the voucher code', async () =>
-          couponCodeAnswer(await store.getCouponCode(key)),
-        ),
-      deleteCouponCode: (key: string, couponCode?: string) =>
-        bounded('delete the voucher code', () => store.deleteCouponCode(key, couponCode)),
-    }),
+    couponCodes: keepsCouponCodes(store)
+      ? {
+          save: (key, couponCode, ttl) =>
+            bounded('save the voucher code', () => store.saveCouponCode(key, couponCode, ttl)),
+          // Held to the rule it was saved by: it goes to Sovendus and onto the shop's pages.
+          get: (key) =>
+            bounded('read the voucher code', async () =>
+              couponCodeAnswer(await store.getCouponCode(key)),
+            ),
+          delete: (key, couponCode) =>
+            bounded('delete the voucher code', () => store.deleteCouponCode(key, couponCode)),
+        }
+      : undefined,
   };
 }

@@ -88,6 +88,9 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
   app.get('/token', async (req, res) => {
     res.json({ token: (await req.sovendus.getToken()) ?? null });
   });
+  app.get('/coupon', async (req, res) => {
+    res.json({ couponCode: (await req.sovendus.getCouponCode()) ?? null });
+  });
   app.all('/{*path}', (_req, res) => {
     res.send('shop page');
   });
