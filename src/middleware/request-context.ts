@@ -8,11 +8,13 @@ import type {
   CompleteOrderOptions,
   CompleteOrderResult,
   ConversionResult,
+  RedemptionResult,
   SovendusRequestContext,
 } from '../types.js';
+import type { ConsumedCouponCode } from '../delivery/claim-ledger.js';
 import type { BoundedStore, CouponCodeCalls } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
-import { expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
+import { COUPON_COOKIE, expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
 import type { SessionAccess } from './session.js';
 
 /** What `req.sovendus` is made from: one set per Sovendus instance. */
@@ -30,6 +32,10 @@ export interface RequestContextDeps {
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
+
+/** Sent now, or before (a duplicate): either way the browser script must not report it again. */
+const wasSent = (result: ConversionResult | RedemptionResult): boolean =>
+  result.status === 'sent' || result.status === 'duplicate';
 
 /** `req.sovendus`: a thin per-request handle; it does nothing until one of its methods is called. */
 class RequestContext implements SovendusRequestContext {
@@ -79,13 +85,21 @@ class RequestContext implements SovendusRequestContext {
     });
   }
 
-  getCouponCode(): Promise<string | undefined> {
+  /** The session's voucher code (from a Sovendus link), with its key; never rejects. */
+  #capturedCouponCode(): Promise<ConsumedCouponCode | undefined> {
     const { couponCodes, sessions } = this.deps;
     // A session that never captured holds no code: no store call for most visitors.
     if (couponCodes === undefined || !sessions.mayHold(this.req)) {
       return Promise.resolve(undefined);
     }
-    return this.#readForSession('redemption', 'the voucher code', (key) => couponCodes.get(key));
+    return this.#readForSession('redemption', 'the voucher code', async (sessionKey) => {
+      const couponCode = await couponCodes.get(sessionKey);
+      return couponCode === undefined ? undefined : { sessionKey, couponCode };
+    });
+  }
+
+  async getCouponCode(): Promise<string | undefined> {
+    return (await this.#capturedCouponCode())?.couponCode;
   }
 
   async forget(): Promise<void> {
@@ -111,27 +125,48 @@ class RequestContext implements SovendusRequestContext {
     }
   }
 
-  /** The checkout's session, read only when a delivery needs it. */
-  private session(): CheckoutSession {
+  /**
+   * The checkout's session, read only when a delivery needs it; `linked` hears the voucher code
+   * of its Sovendus link, when one is read.
+   */
+  private session(linked?: (code: ConsumedCouponCode | undefined) => void): CheckoutSession {
     const { sessions } = this.deps;
-    return { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) };
+    return {
+      keyOf: () => sessions.keyOf(this.req),
+      captured: () => sessions.captured(this.req),
+      capturedCouponCode: async () => {
+        const code = await this.#capturedCouponCode();
+        linked?.(code);
+        return code;
+      },
+    };
   }
 
   /**
    * A conversion sent, now or before, expires the browser script's cookie on this response, so
-   * that the script cannot report it a second time.
+   * that the script cannot report it a second time; so does the redemption of the voucher code
+   * the session kept from a Sovendus link (the script redeems its cookie's code first).
    */
-  #expireCookieIfSent(result: ConversionResult): void {
-    if (result.status === 'sent' || result.status === 'duplicate') {
-      expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
-    }
+  #expireCookiesIfSent(conversion: ConversionResult, linked?: RedemptionResult): void {
+    const names = [
+      ...(wasSent(conversion) ? [TOKEN_COOKIE] : []),
+      ...(linked && wasSent(linked) ? [COUPON_COOKIE] : []),
+    ];
+    if (names.length > 0) expireCookies(this.req, this.#response(), names);
   }
 
   completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult> {
-    const completed = this.deps.service.completeOrder(this.session(), order);
+    let linked: string | undefined;
+    const session = this.session((code) => (linked = code?.couponCode));
+    const completed = this.deps.service.completeOrder(session, order);
     if (!this.deps.browserCookie) return completed;
     return completed.then((result) => {
-      this.#expireCookieIfSent(result.conversion);
+      this.#expireCookiesIfSent(
+        result.conversion,
+        linked === undefined
+          ? undefined
+          : result.redemptions.find(({ couponCode }) => couponCode === linked),
+      );
       return result;
     });
   }
@@ -147,7 +182,7 @@ class RequestContext implements SovendusRequestContext {
     const completed = this.deps.service.completeSession(this.session(), options);
     if (!this.deps.browserCookie) return completed;
     return completed.then((result) => {
-      this.#expireCookieIfSent(result);
+      this.#expireCookiesIfSent(result);
       return result;
     });
   }
