@@ -154,6 +154,8 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
         'the codes of Sovendus voucher links (sovCouponCode) are not kept for the session',
     );
   }
+  // One check for capture and checkout, so that a broken callback is logged once.
+  const refusal = consentCheck(config.consent, log);
   const contextDeps: RequestContextDeps = {
     sessions,
     store,
@@ -163,6 +165,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     failCheckout,
     browserCookie: config.browserCookie,
     couponCodes,
+    refusal,
   };
 
   // Tokens with conversions, voucher links with coupons: a coupon-only shop mounts it too.
@@ -179,7 +182,7 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
         : chooseProductId(config.productIds, productIdResolver(productId), (reason) => {
             events.emit('rejected', { reason });
           }),
-    refusal: consentCheck(config.consent, log),
+    refusal,
     attach: (req, res) => {
       attachRequestContext(req, res, contextDeps);
     },

@@ -217,11 +217,12 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   productIds?: readonly string[] | undefined;
   /**
-   * Whether the visitor consents: `false` stores no token and emits `rejected`. Asked before a
-   * landing's token is stored (from the query or the browser script's cookie), on requests
-   * that carry one only. It must answer
-   * `true` or `false` at once: a throw, a promise or any other answer is taken as no consent,
-   * and logged once. Default: no gate.
+   * Whether the visitor consents: `false` stores nothing, and leaves the e-mail hash out at
+   * checkout. Asked before a landing's token or voucher code is stored (from the query or the
+   * browser script's cookies), on requests that carry one only, where `false` emits `rejected`;
+   * and by `completeOrder()` for an order with an e-mail address, whose redemptions then go
+   * without its hash. It must answer `true` or `false` at once: a throw, a promise or any other
+   * answer is taken as no consent, and logged once. Default: no gate.
    */
   consent?: ((req: Req) => boolean) | undefined;
   /**

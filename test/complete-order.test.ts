@@ -570,3 +570,44 @@ describe("the session's voucher code (a Sovendus link's sovCouponCode)", () => {
     expect(await codeHeld()).toEqual({ couponCode: 'BAD-ORDER' });
   });
 });
+
+describe('consent at checkout', () => {
+  /** A shop whose visitors consent when they send `x-consent: yes`. */
+  const consenting = () => shopWith({ consent: (req) => req.headers['x-consent'] === 'yes' }).app;
+
+  it('leaves the e-mail hash out of every redemption when the consent option answers false', async () => {
+    const orderId = nextOrder();
+    const { body } = await request(consenting())
+      .post('/order')
+      .send({ order: { orderId, couponCodes: ['NO-HASH'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(body).toMatchObject({ redemptions: [{ status: 'sent', couponCode: 'NO-HASH' }] });
+    expect(fixture.api.redemptions.map((call) => call.redemption)).toEqual([
+      { coupon_code: 'NO-HASH', order_id: orderId },
+    ]);
+  });
+
+  it('sends it when the visitor consents', async () => {
+    await request(consenting())
+      .post('/order')
+      .set('x-consent', 'yes')
+      .send({ order: { orderId: nextOrder(), couponCodes: ['HASHED'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(fixture.api.redemptions[0]?.redemption).toMatchObject({
+      email_hash: md5('jane@example.com'),
+    });
+  });
+
+  it('takes a consent option that throws as no consent', async () => {
+    const { app } = shopWith({
+      consent: () => {
+        throw new Error('the consent tool is not loaded');
+      },
+    });
+    await request(app)
+      .post('/order')
+      .send({ order: { orderId: nextOrder(), couponCodes: ['THROWS'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(fixture.api.redemptions[0]?.redemption).not.toHaveProperty('email_hash');
+  });
+});

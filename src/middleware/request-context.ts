@@ -29,6 +29,8 @@ export interface RequestContextDeps {
   browserCookie: boolean;
   /** Where voucher links' codes are kept; `undefined` when they are not (see the capture). */
   couponCodes: CouponCodeCalls | undefined;
+  /** The `consent` option, as the capture asks it: `undefined` when the visitor consents. */
+  refusal: (req: IncomingMessage) => string | undefined;
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
@@ -155,10 +157,23 @@ class RequestContext implements SovendusRequestContext {
     if (names.length > 0) expireCookies(this.req, this.#response(), names);
   }
 
+  /**
+   * The order as it may be sent: without consent, without its e-mail address, so that no hash
+   * of it goes to Sovendus. Asked only of an order that has one.
+   */
+  #consented(order: CompleteOrderOptions): CompleteOrderOptions {
+    const given: unknown = order;
+    if (typeof given !== 'object' || given === null || order.email === undefined) return order;
+    const refused = this.deps.refusal(this.req);
+    if (refused === undefined) return order;
+    this.deps.log.debug({ reason: refused }, 'the e-mail hash is left out');
+    return { ...order, email: undefined };
+  }
+
   completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult> {
     let linked: string | undefined;
     const session = this.session((code) => (linked = code?.couponCode));
-    const completed = this.deps.service.completeOrder(session, order);
+    const completed = this.deps.service.completeOrder(session, this.#consented(order));
     if (!this.deps.browserCookie) return completed;
     return completed.then((result) => {
       this.#expireCookiesIfSent(
