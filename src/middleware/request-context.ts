@@ -105,26 +105,36 @@ class RequestContext implements SovendusRequestContext {
   }
 
   async forget(): Promise<void> {
-    const { sessions, store, log } = this.deps;
-    // At once, while the response's headers can still take it.
-    if (this.deps.browserCookie) expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+    const { sessions, store, couponCodes, log } = this.deps;
+    // At once, while the response's headers can still take them.
+    if (this.deps.browserCookie) {
+      expireCookies(this.req, this.#response(), [TOKEN_COOKIE, COUPON_COOKIE]);
+    }
     let sessionKey: string | undefined;
     try {
       sessionKey = sessions.keyOf(this.req);
     } catch (error) {
-      sessions.setupFailed(error); // no session: no token was kept for it either
+      sessions.setupFailed(error); // no session: nothing was kept for it either
       return;
     }
     if (sessionKey === undefined) return;
-    if (store.deleteToken === undefined) {
+    const key = sessionKey;
+    /** One deletion; a failure is logged, and the other goes on. */
+    const remove = async (what: string, deletion: () => Promise<void>) => {
+      try {
+        await deletion();
+      } catch (error) {
+        log.warn({ code: (error as SovendusError).code }, `forget(): ${what} was not deleted`);
+      }
+    };
+    const deleteToken = store.deleteToken;
+    if (deleteToken === undefined) {
       log.warn({}, 'forget(): the store has no deleteToken, so the token stays until it expires');
-      return;
     }
-    try {
-      await store.deleteToken(sessionKey);
-    } catch (error) {
-      log.warn({ code: (error as SovendusError).code }, 'forget(): the token was not deleted');
-    }
+    await Promise.all([
+      deleteToken && remove('the token', () => deleteToken(key)),
+      couponCodes && remove('the voucher code', () => couponCodes.delete(key)),
+    ]);
   }
 
   /**
