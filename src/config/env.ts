@@ -8,6 +8,8 @@ import { ENV_SETTINGS, SETTINGS, type EnvSettingName } from './settings.js';
 export interface SovendusEnvConfig {
   /** With `apiKey`, for conversions; a coupon-only shop sets neither. */
   productId?: string | undefined;
+  /** `SOVENDUS_PRODUCT_IDS`: the product ids a landing URL may name, comma-separated. */
+  productIds?: string[] | undefined;
   /** `SOVENDUS_API_KEY`. */
   apiKey?: string | undefined;
   /** `SOVENDUS_API_BASE_URL`. */
@@ -46,6 +48,15 @@ const decimal = z
   );
 const optionalNumber = (field: z.ZodType<number, number>) =>
   text.pipe(decimal.pipe(field).optional());
+/** A list, comma-separated; each item trimmed, and an empty one kept for the rule to refuse. */
+const optionalList = (field: z.ZodType<unknown, string[]>) =>
+  text.pipe(
+    z
+      .string()
+      .transform((value) => value.split(',').map((item) => item.trim()))
+      .pipe(field)
+      .optional(),
+  );
 
 /** The variables, by name, each read by its setting's rule: a number from decimal digits. */
 const envSchema = z.object(
@@ -55,7 +66,9 @@ const envSchema = z.object(
       // Any other rule takes text: the table's rules for variables all do.
       rule instanceof z.ZodNumber
         ? optionalNumber(rule)
-        : optional(rule as z.ZodType<unknown, string>),
+        : rule instanceof z.ZodArray
+          ? optionalList(rule as z.ZodType<unknown, string[]>)
+          : optional(rule as z.ZodType<unknown, string>),
     ]),
   ),
 );
@@ -120,6 +133,7 @@ export function loadSovendusConfig(
   const attempts = value('retryAttempts');
   return {
     productId: value('productId'),
+    productIds: value('productIds'),
     apiKey: value('apiKey'),
     apiBaseUrl: value('apiBaseUrl'),
     ttlSeconds: value('ttlSeconds'),
