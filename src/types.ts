@@ -230,7 +230,11 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * serialized or sent to a browser. Letters, digits, `-` and `_`.
    */
   apiKey?: string | undefined;
-  /** Coupon redemption (`redeemCoupon`). Shops that only track conversions leave it out. */
+  /**
+   * Coupon redemption (`redeemCoupon`, `completeOrder`). With it, `capture()` also keeps the
+   * code of a Sovendus voucher link (`sovCouponCode`) for the session. Shops that only track
+   * conversions leave it out.
+   */
   coupons?: CouponOptions | undefined;
   /**
    * Where tokens and send claims live: a `RedisTokenStore` in production. Default: a
@@ -277,13 +281,14 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   queryParam?: string | undefined;
   /**
-   * Whether to work with the cookie Sovendus' browser script keeps the token in
-   * (`sovReqToken`). A request with no token in its query, whose session holds none, has the
-   * cookie's token captured instead, checked as a query token is; and a conversion that is sent
-   * (or is a duplicate of one sent) expires the cookie on that response, so that the browser
-   * script cannot report it a second time. With `getSessionKey`, a request that carries the
-   * cookie reads the store to learn whether its session holds a token. Default `true`; `false`
-   * leaves the browser's cookies alone.
+   * Whether to work with the cookies Sovendus' browser script keeps (`sovReqToken`,
+   * `sovCouponCode`). A request with no token in its query, whose session holds nothing yet, has
+   * the cookie's token captured instead, checked as a query token is (with `coupons`, a voucher
+   * link's code likewise); and a conversion that is sent (or is a duplicate of one sent) expires
+   * the token's cookie on that response, so that the browser script cannot report it a second
+   * time (the redemption of the session's code, the code's). With `getSessionKey`, a request that
+   * carries a cookie reads the store to learn whether its session holds one. Default `true`;
+   * `false` leaves the browser's cookies alone.
    */
   browserCookie?: boolean | undefined;
   /**
@@ -510,7 +515,10 @@ export interface SovendusRequestContext {
 export interface SovendusEvents {
   /** A valid token was stored for a session. */
   captured: { token: string; productId: string };
-  /** A request carried the token parameter, but its value was rejected and not stored. */
+  /**
+   * A request carried a token, a voucher code or a product id (in its query or cookies) that was
+   * rejected and not stored, or no consent to store them: `reason` says which and why.
+   */
   rejected: { reason: string };
   /** Sovendus accepted a conversion (from a request or from the queue). */
   sent: ConversionSent;
@@ -577,7 +585,10 @@ export interface ConvertOptions<Req extends IncomingMessage = IncomingMessage> {
 
 /** What {@link createSovendus} returns; `Req` as in {@link SovendusOptions}. */
 export interface Sovendus<Req extends IncomingMessage = IncomingMessage> {
-  /** Middleware for every request: stores `?sovReqToken` for the session and sets `req.sovendus`. */
+  /**
+   * Middleware for every request: stores `?sovReqToken` for the session (with `coupons`, a
+   * voucher link's `?sovCouponCode` too) and sets `req.sovendus`.
+   */
   capture(): Middleware;
   /** Middleware for the checkout route: completes the conversion and puts the result in `res.locals.sovendus`. */
   convert(options?: ConvertOptions<Req>): Middleware<Req>;
