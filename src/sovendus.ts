@@ -14,11 +14,8 @@ import { checkoutFailure } from './middleware/checkout-failure.js';
 import { consentCheck } from './middleware/consent.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import { chooseProductId } from './middleware/landing-product.js';
-import {
-  attachAndGetRequestContext,
-  attachRequestContext,
-  type RequestContextDeps,
-} from './middleware/request-context.js';
+import { attachAndGetRequestContext, attachRequestContext } from './middleware/attach-context.js';
+import type { RequestContextDeps } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';

@@ -200,21 +200,9 @@ describe('the sovCouponCode cookie', () => {
   });
 
   it('with getSessionKey, is stored only while the session holds no code', async () => {
-    const store = new CountingStore();
-    const sovendus = createSovendus({
-      productId: '9bc72425-902c-3abf-9db8-8b186d7cb160',
-      apiKey: 'key',
-      coupons: COUPONS,
-      store,
+    const { app } = shop({
+      store: new CountingStore(),
       getSessionKey: (req) => req.headers['x-visitor'] as string | undefined,
-    });
-    const app = express();
-    app.use(sovendus.capture());
-    app.get('/coupon', async (req, res) => {
-      res.json({ couponCode: (await req.sovendus.getCouponCode()) ?? null });
-    });
-    app.get('/', (_req, res) => {
-      res.send('ok');
     });
     await request(app).get('/').set('x-visitor', 'v1').set('Cookie', 'sovCouponCode=FIRST');
     await request(app).get('/').set('x-visitor', 'v1').set('Cookie', 'sovCouponCode=SECOND');
@@ -224,7 +212,7 @@ describe('the sovCouponCode cookie', () => {
 });
 
 describe('a coupon-only shop', () => {
-  /** No productId, no apiKey: capture() for voucher links alone. */
+  /** No productId, no apiKey: capture() for voucher links alone (and no convert()). */
   function couponOnlyShop(store = new CountingStore()) {
     const sovendus = createSovendus({ coupons: COUPONS, store });
     const app = express();

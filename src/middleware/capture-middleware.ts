@@ -69,7 +69,7 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
   });
 
   const rejected = (reason: string) => {
-    log.debug({ reason }, 'token rejected');
+    log.debug({ reason }, 'not captured: rejected');
     events.emit('rejected', { reason });
   };
 
@@ -209,40 +209,25 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
     const key = sessionKey;
-    const saves: ((done: () => void) => void)[] = [];
-    if (token) {
-      saves.push((done) => {
-        keepUnlessHeld(
-          token,
-          () => store.getToken(key),
-          () => {
-            saveToken(productIdFor, req, res, key, token.value, done);
-          },
-          { token: token.value },
-          done,
-        );
-      });
-    }
-    if (couponCode) {
-      saves.push((done) => {
-        keepUnlessHeld(
-          couponCode,
-          () => couponCodes.get(key),
-          () => {
-            saveCouponCode(couponCodes, req, res, key, couponCode.value, done);
-          },
-          { couponCode: couponCode.value },
-          done,
-        );
-      });
-    }
     // Both at once; `next` once each has settled, in its own handlers.
-    let pending = saves.length;
+    let pending = (token ? 1 : 0) + (couponCode ? 1 : 0);
     const done = () => {
       pending -= 1;
       if (pending === 0) next();
     };
-    for (const save of saves) save(done);
+    if (token) {
+      const save = () => {
+        saveToken(productIdFor, req, res, key, token.value, done);
+      };
+      keepUnlessHeld(token, () => store.getToken(key), save, { token: token.value }, done);
+    }
+    if (couponCode) {
+      const save = () => {
+        saveCouponCode(couponCodes, req, res, key, couponCode.value, done);
+      };
+      const held = () => couponCodes.get(key);
+      keepUnlessHeld(couponCode, held, save, { couponCode: couponCode.value }, done);
+    }
   }
 
   return function sovendusCapture(req, res, next) {

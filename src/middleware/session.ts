@@ -20,7 +20,7 @@ interface ExpressSession {
 /**
  * The token's key of a request whose session held one, for the rest of the request (a session
  * made in it starts empty). Kept beside the request, not on it: Express requests have hidden
- * classes of their own (see request-context.ts), so a property added to one, even a symbol,
+ * classes of their own (see attach-context.ts), so a property added to one, even a symbol,
  * copies its whole hidden class, and this is set on every request of a visitor who landed.
  */
 const requestKeys = new WeakMap<IncomingMessage, string>();
