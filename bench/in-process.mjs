@@ -16,7 +16,15 @@ const CHECKOUTS = 2_000;
 
 const redis = new Redis(REDIS_URL);
 const store = new RedisTokenStore({ client: redis, prefix: PREFIX });
-const options = { productId: PRODUCT_ID, apiKey: API_KEY, apiBaseUrl: API_URL, store, telemetry };
+// Voucher links on, as in bench/shop.mjs: the no-token row measures the look for both names.
+const options = {
+  productId: PRODUCT_ID,
+  apiKey: API_KEY,
+  apiBaseUrl: API_URL,
+  coupons: { trafficSourceNumber: 1234, apiBaseUrl: API_URL },
+  store,
+  telemetry,
+};
 const capture = createSovendus(options).capture();
 const checkoutCapture = createSovendus({
   ...options,

@@ -17,11 +17,14 @@ const app = express();
 const sessions = (saveUninitialized) =>
   session({ secret: 'bench', resave: false, saveUninitialized });
 
+// Voucher links on, as in a shop with both: the capture looks for sovCouponCode too, and the
+// no-token row measures what that costs a request that carries neither.
 function sovendus(options = {}) {
   return createSovendus({
     productId: PRODUCT_ID,
     apiKey: API_KEY,
     apiBaseUrl: API_URL,
+    coupons: { trafficSourceNumber: 1234, apiBaseUrl: API_URL },
     store: new RedisTokenStore({ client: redis, prefix: PREFIX }),
     telemetry,
     ...options,

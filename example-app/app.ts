@@ -106,7 +106,17 @@ export function createExampleShop(options: ExampleShopOptions) {
   });
 
   app.get('/checkout', async (req, res) => {
-    res.send(await render(req, 'Checkout', checkoutPage(cartLines(req))));
+    // The code of the Sovendus voucher link the visitor came by, if any: the field shows it,
+    // and the customer may change it. completeOrder() redeems it whatever the form says.
+    const voucher = await req.sovendus.getCouponCode();
+    res.send(await render(req, 'Checkout', checkoutPage(cartLines(req), voucher)));
+  });
+
+  // "Forget me": the visitor's Sovendus token and voucher code go, and the browser script's
+  // cookies expire. A form, not a link: browsers may prefetch links.
+  app.post('/forget', async (req, res) => {
+    await req.sovendus.forget();
+    res.redirect(303, '/');
   });
 
   app.post('/checkout', async (req, res) => {

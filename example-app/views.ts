@@ -32,6 +32,8 @@ const STYLE = `
   th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #e5e5ea; }
   label { display: block; margin: .5rem 0; }
   button { font: inherit; padding: .4rem 1rem; }
+  .sovendus { display: flex; align-items: center; gap: .75rem; }
+  form.forget button { padding: 0; border: 0; background: none; color: inherit; text-decoration: underline; cursor: pointer; font-size: .9rem; }
 `;
 
 export function layout(title: string, token: string | undefined, body: string): string {
@@ -47,7 +49,10 @@ export function layout(title: string, token: string | undefined, body: string): 
 <header>
   <a href="/"><strong>Example shop</strong></a>
   <nav aria-label="Shop"><a href="/cart">Cart</a></nav>
-  <p class="status" role="status" data-testid="sovendus-status">Sovendus token: <strong>${escapeHtml(maskToken(token))}</strong></p>
+  <div class="sovendus">
+    <p class="status" role="status" data-testid="sovendus-status">Sovendus token: <strong>${escapeHtml(maskToken(token))}</strong></p>
+    <form method="post" action="/forget" class="forget"><button type="submit">Forget me</button></form>
+  </div>
 </header>
 <main>
 <h1>${escapeHtml(title)}</h1>
@@ -100,13 +105,14 @@ export function cartPage(lines: readonly CartLine[]): string {
 <p><a href="/checkout">Go to checkout</a></p>`;
 }
 
-export function checkoutPage(lines: readonly CartLine[]): string {
+/** `voucher`: the code of the Sovendus voucher link the visitor came by, pre-filled. */
+export function checkoutPage(lines: readonly CartLine[], voucher?: string): string {
   if (lines.length === 0) return cartPage(lines);
   return `${cartTable(lines)}
 <form method="post" action="/checkout">
   <label>Your name <input name="name" autocomplete="name" required></label>
   <label>E-mail (optional) <input name="email" type="email" autocomplete="email"></label>
-  <label>Voucher code (optional) <input name="voucher" autocomplete="off"></label>
+  <label>Voucher code (optional) <input name="voucher" autocomplete="off" value="${escapeHtml(voucher ?? '')}"></label>
   <button type="submit">Place order</button>
 </form>`;
 }

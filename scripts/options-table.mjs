@@ -197,6 +197,7 @@ const SHOWN = {
   'as is': 'the value',
   secret: 'its last 4 characters',
   uuid: 'the value; masked unless a UUID',
+  uuids: 'each value; masked unless a UUID',
   url: 'the URL, credentials masked',
 };
 

@@ -15,11 +15,8 @@ import { checkoutFailure } from './middleware/checkout-failure.js';
 import { consentCheck } from './middleware/consent.js';
 import { createConvertMiddleware } from './middleware/convert-middleware.js';
 import { chooseProductId } from './middleware/landing-product.js';
-import {
-  attachAndGetRequestContext,
-  attachRequestContext,
-  type RequestContextDeps,
-} from './middleware/request-context.js';
+import { attachAndGetRequestContext, attachRequestContext } from './middleware/attach-context.js';
+import type { RequestContextDeps } from './middleware/request-context.js';
 import { sessionAccess } from './middleware/session.js';
 import { boundStore } from './stores/bounded-store.js';
 import { MemoryTokenStore } from './stores/memory-store.js';
@@ -158,6 +155,16 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
 
   const sessions = sessionAccess(config.getSessionKey, { ttlSeconds: config.ttlSeconds, log });
   const failCheckout = checkoutFailure(log, events);
+  const couponCodes = coupons && store.couponCodes;
+  if (coupons && couponCodes === undefined) {
+    log.warn(
+      { code: 'SOVENDUS_NO_COUPON_CODES' },
+      'the store keeps no voucher codes (saveCouponCode, getCouponCode, deleteCouponCode), so ' +
+        'the codes of Sovendus voucher links (sovCouponCode) are not kept for the session',
+    );
+  }
+  // One check for capture and checkout, so that a broken callback is logged once.
+  const refusal = consentCheck(config.consent, log);
   const contextDeps: RequestContextDeps = {
     sessions,
     store,
@@ -166,47 +173,43 @@ export function createSovendus<Req extends IncomingMessage = IncomingMessage>(
     log,
     failCheckout,
     browserCookie: config.browserCookie,
+    couponCodes,
+    refusal,
   };
 
-  const capture =
-    productId === undefined
-      ? undefined
-      : createCaptureMiddleware({
-          queryParam: config.queryParam,
-          browserCookie: config.browserCookie,
-          ttlSeconds: config.ttlSeconds,
-          store,
-          sessions,
-          productIdFor: chooseProductId(
-            config.productIds,
-            productIdResolver(productId),
-            (reason) => {
-              events.emit('rejected', { reason });
-            },
-          ),
-          refusal: consentCheck(config.consent, log),
-          attach: (req, res) => {
-            attachRequestContext(req, res, contextDeps);
-          },
-          events,
-          log,
-        });
-  // A coupon-only instance has nothing to capture or convert: say so at set-up, not per request.
-  const conversionsOnly = (method: string) => {
-    if (capture === undefined) {
-      throw new SovendusConfigError(
-        `${method}() tracks conversions and needs the productId and apiKey options.`,
-      );
-    }
-    return capture;
-  };
+  // Tokens with conversions, voucher links with coupons: a coupon-only shop mounts it too.
+  const capture = createCaptureMiddleware({
+    queryParam: config.queryParam,
+    browserCookie: config.browserCookie,
+    couponCodes,
+    ttlSeconds: config.ttlSeconds,
+    store,
+    sessions,
+    productIdFor:
+      productId === undefined
+        ? undefined
+        : chooseProductId(config.productIds, productIdResolver(productId), (reason) => {
+            events.emit('rejected', { reason });
+          }),
+    refusal,
+    attach: (req, res) => {
+      attachRequestContext(req, res, contextDeps);
+    },
+    events,
+    log,
+  });
 
   // Only methods: JSON.stringify and util.inspect of the instance show no option, let alone the key.
   return {
-    capture: () => conversionsOnly('capture'),
+    capture: () => capture,
     convert: (convertOptions?: ConvertOptions) => {
       // A whole order may be only voucher codes: a coupon-only shop can complete orders too.
-      if (convertOptions?.order === undefined) conversionsOnly('convert');
+      // Without conversions there is nothing else to convert: say so at set-up, not per request.
+      if (convertOptions?.order === undefined && productId === undefined) {
+        throw new SovendusConfigError(
+          'convert() tracks conversions and needs the productId and apiKey options.',
+        );
+      }
       return createConvertMiddleware(
         (req, res) => attachAndGetRequestContext(req, res, contextDeps),
         failCheckout,

@@ -124,6 +124,23 @@ export interface TokenStore {
    */
   deleteToken?(sessionKey: string): Promise<void>;
   /**
+   * Optional, with `getCouponCode` and `deleteCouponCode`, for voucher links: keeps the voucher
+   * code a visitor landed with (`sovCouponCode`) for the session, for `ttlSeconds`, replacing an
+   * older one. It lives beside the session's token and apart from it: a conversion uses up the
+   * token, a redemption the code. A store without the three keeps no voucher links (logged once).
+   */
+  saveCouponCode?(sessionKey: string, couponCode: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Optional (see `saveCouponCode`): the session's voucher code, or `undefined` (or `null`) when
+   * there is none or it expired. An answer of another shape is taken as a store failure.
+   */
+  getCouponCode?(sessionKey: string): Promise<string | null | undefined>;
+  /**
+   * Optional (see `saveCouponCode`): deletes the session's voucher code; given `couponCode`, only
+   * while the session still holds that code, so that a newer voucher link is kept.
+   */
+  deleteCouponCode?(sessionKey: string, couponCode?: string): Promise<void>;
+  /**
    * Optional, a shortcut for a checkout: reads the session's token (as `getToken`) and takes
    * the claims `claimKeysOf(entry)` of its conversion (as `acquireClaims`), in one step.
    * `undefined` (or `null`) when the session holds no token: then nothing is claimed. Without
@@ -200,11 +217,12 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   productIds?: readonly string[] | undefined;
   /**
-   * Whether the visitor consents: `false` stores no token and emits `rejected`. Asked before a
-   * landing's token is stored (from the query or the browser script's cookie), on requests
-   * that carry one only. It must answer
-   * `true` or `false` at once: a throw, a promise or any other answer is taken as no consent,
-   * and logged once. Default: no gate.
+   * Whether the visitor consents: `false` stores nothing, and leaves the e-mail hash out at
+   * checkout. Asked before a landing's token or voucher code is stored (from the query or the
+   * browser script's cookies), on requests that carry one only, where `false` emits `rejected`;
+   * and by `completeOrder()` for an order with an e-mail address, whose redemptions then go
+   * without its hash. It must answer `true` or `false` at once: a throw, a promise or any other
+   * answer is taken as no consent, and logged once. Default: no gate.
    */
   consent?: ((req: Req) => boolean) | undefined;
   /**
@@ -212,7 +230,11 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    * serialized or sent to a browser. Letters, digits, `-` and `_`.
    */
   apiKey?: string | undefined;
-  /** Coupon redemption (`redeemCoupon`). Shops that only track conversions leave it out. */
+  /**
+   * Coupon redemption (`redeemCoupon`, `completeOrder`). With it, `capture()` also keeps the
+   * code of a Sovendus voucher link (`sovCouponCode`) for the session. Shops that only track
+   * conversions leave it out.
+   */
   coupons?: CouponOptions | undefined;
   /**
    * Where tokens and send claims live: a `RedisTokenStore` in production. Default: a
@@ -259,13 +281,14 @@ export interface SovendusOptions<Req extends IncomingMessage = IncomingMessage> 
    */
   queryParam?: string | undefined;
   /**
-   * Whether to work with the cookie Sovendus' browser script keeps the token in
-   * (`sovReqToken`). A request with no token in its query, whose session holds none, has the
-   * cookie's token captured instead, checked as a query token is; and a conversion that is sent
-   * (or is a duplicate of one sent) expires the cookie on that response, so that the browser
-   * script cannot report it a second time. With `getSessionKey`, a request that carries the
-   * cookie reads the store to learn whether its session holds a token. Default `true`; `false`
-   * leaves the browser's cookies alone.
+   * Whether to work with the cookies Sovendus' browser script keeps (`sovReqToken`,
+   * `sovCouponCode`). A request with no token in its query, whose session holds nothing yet, has
+   * the cookie's token captured instead, checked as a query token is (with `coupons`, a voucher
+   * link's code likewise); and a conversion that is sent (or is a duplicate of one sent) expires
+   * the token's cookie on that response, so that the browser script cannot report it a second
+   * time (the redemption of the session's code, the code's). With `getSessionKey`, a request that
+   * carries a cookie reads the store to learn whether its session holds one. Default `true`;
+   * `false` leaves the browser's cookies alone.
    */
   browserCookie?: boolean | undefined;
   /**
@@ -462,6 +485,13 @@ export interface CouponOptions {
 export interface SovendusRequestContext {
   /** The token held for this session, or `undefined`. Reads the store only when called. */
   getToken(): Promise<string | undefined>;
+  /**
+   * The voucher code of the Sovendus link this visitor came with (`sovCouponCode`), kept for the
+   * session with the `coupons` option, or `undefined`: to pre-fill the voucher field, say. Reads
+   * the store only when called, and only for a session that captured something. Never rejects:
+   * a store failure, or no session, is `undefined`, logged and emitted as `failed`.
+   */
+  getCouponCode(): Promise<string | undefined>;
   /** Sends this session's conversion. Never rejects: see {@link ConversionResult}. */
   complete(options?: CompleteOptions): Promise<ConversionResult>;
   /**
@@ -491,7 +521,10 @@ export interface SovendusRequestContext {
 export interface SovendusEvents {
   /** A valid token was stored for a session. */
   captured: { token: string; productId: string };
-  /** A request carried the token parameter, but its value was rejected and not stored. */
+  /**
+   * A request carried a token, a voucher code or a product id (in its query or cookies) that was
+   * rejected and not stored, or no consent to store them: `reason` says which and why.
+   */
   rejected: { reason: string };
   /** Sovendus accepted a conversion (from a request or from the queue). */
   sent: ConversionSent;
@@ -558,7 +591,10 @@ export interface ConvertOptions<Req extends IncomingMessage = IncomingMessage> {
 
 /** What {@link createSovendus} returns; `Req` as in {@link SovendusOptions}. */
 export interface Sovendus<Req extends IncomingMessage = IncomingMessage> {
-  /** Middleware for every request: stores `?sovReqToken` for the session and sets `req.sovendus`. */
+  /**
+   * Middleware for every request: stores `?sovReqToken` for the session (with `coupons`, a
+   * voucher link's `?sovCouponCode` too) and sets `req.sovendus`.
+   */
   capture(): Middleware;
   /** Middleware for the checkout route: completes the conversion and puts the result in `res.locals.sovendus`. */
   convert(options?: ConvertOptions<Req>): Middleware<Req>;

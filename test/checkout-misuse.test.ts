@@ -184,6 +184,7 @@ describe('convert() when completing the checkout rejects after all', () => {
     const bug = new Error('a bug in the package');
     const rejecting: SovendusRequestContext = {
       getToken: () => Promise.resolve(undefined),
+      getCouponCode: () => Promise.resolve(undefined),
       complete: () => Promise.reject(bug),
       completeOrder: () => Promise.reject(bug),
       forget: () => Promise.resolve(),

@@ -3,6 +3,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import type {
+  CompleteOrderOptions,
   CompleteOrderResult,
   ConversionResult,
   RedemptionResult,
@@ -449,4 +450,164 @@ it("names the code of a redemption that failed on its input, so a shop can tell 
     { status: 'failed', couponCode: 'TWO WORDS', error: { code: 'INVALID_INPUT' } },
     { status: 'sent', couponCode: 'GOOD' },
   ]);
+});
+
+describe("the session's voucher code (a Sovendus link's sovCouponCode)", () => {
+  const EXPIRED_CODE =
+    'sovCouponCode=; Max-Age=0; Path=/; Domain=shop.example; Secure; SameSite=Strict';
+  const setCookies = (response: request.Response): string[] =>
+    (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+
+  /** A shop with `/coupon`, and a visitor who landed on `landing`. */
+  async function landedOn(landing: string, options: Partial<SovendusOptions> = {}) {
+    const { app } = shopWith(options, (routes) => {
+      routes.get('/coupon', async (req, res) => {
+        res.json({ couponCode: (await req.sovendus.getCouponCode()) ?? null });
+      });
+    });
+    const visitor = request.agent(app);
+    await visitor.get(landing).set('Host', 'shop.example').expect(200, 'shop page');
+    const codeHeld = async () => (await visitor.get('/coupon')).body as unknown;
+    return { app, visitor, codeHeld };
+  }
+
+  it("is redeemed first, ahead of the order's own codes, then leaves the session; the cookie expires", async () => {
+    const { visitor, codeHeld } = await landedOn(
+      '/?sovReqToken=11111-test-111-11111&sovCouponCode=LINKED-10',
+    );
+    const orderId = nextOrder();
+    const response = await visitor
+      .post('/order')
+      .set('Host', 'shop.example')
+      .send({ order: { orderId, couponCodes: ['OWN-5', ' LINKED-10 '] } })
+      .expect(200);
+    expect(response.body).toMatchObject({
+      conversion: { status: 'sent' },
+      redemptions: [
+        { status: 'sent', couponCode: 'LINKED-10', orderId },
+        { status: 'sent', couponCode: 'OWN-5', orderId },
+      ],
+    });
+    expect(fixture.api.redemptions.map((call) => call.redemption?.coupon_code).sort()).toEqual([
+      'LINKED-10',
+      'OWN-5',
+    ]);
+    expect(setCookies(response)).toContain(EXPIRED_CODE);
+    expect(await codeHeld()).toEqual({ couponCode: null });
+  });
+
+  it('is redeemed for a visitor who came by a voucher link alone', async () => {
+    const { visitor, codeHeld } = await landedOn('/?sovCouponCode=ONLY-LINK');
+    const orderId = nextOrder();
+    const { body } = await visitor.post('/order').send({ order: { orderId } }).expect(200);
+    expect(body).toEqual({
+      conversion: { status: 'no_token' },
+      redemptions: [{ status: 'sent', couponCode: 'ONLY-LINK', orderId, attempts: 1 }],
+    });
+    expect(await codeHeld()).toEqual({ couponCode: null });
+  });
+
+  it('stays in the session when its redemption is not sent, and the cookie is left alone', async () => {
+    const { visitor, codeHeld } = await landedOn('/?sovCouponCode=KEPT-FOR-LATER');
+    fixture.api.enqueue({ status: 500, body: { error: 'Internal error' } });
+    const response = await visitor
+      .post('/order')
+      .set('Host', 'shop.example')
+      .send({ order: { orderId: nextOrder() } })
+      .expect(200);
+    expect(response.body).toMatchObject({
+      redemptions: [{ status: 'failed', couponCode: 'KEPT-FOR-LATER' }],
+    });
+    expect(setCookies(response)).not.toContain(EXPIRED_CODE);
+    expect(await codeHeld()).toEqual({ couponCode: 'KEPT-FOR-LATER' });
+  });
+
+  it('is redeemed by convert({ order }) too, into res.locals.sovendusRedemptions', async () => {
+    const { app } = shopWith({}, (routes, sovendus) => {
+      routes.post(
+        '/checkout',
+        sovendus.convert({
+          order: (req) => ((req as express.Request).body as { order: CompleteOrderOptions }).order,
+        }),
+        (_req, res) => {
+          res.json(res.locals.sovendusRedemptions?.map(plain));
+        },
+      );
+    });
+    const visitor = request.agent(app);
+    await visitor.get('/?sovCouponCode=BY-CONVERT').expect(200);
+    const orderId = nextOrder();
+    const { body } = await visitor.post('/checkout').send({ order: { orderId } }).expect(200);
+    expect(body).toEqual([{ status: 'sent', couponCode: 'BY-CONVERT', orderId, attempts: 1 }]);
+  });
+
+  it('with browserCookie: false, leaves the session when sent, and no cookie is touched', async () => {
+    const { visitor, codeHeld } = await landedOn('/?sovCouponCode=NO-COOKIES', {
+      browserCookie: false,
+    });
+    const response = await visitor
+      .post('/order')
+      .set('Host', 'shop.example')
+      .send({ order: { orderId: nextOrder() } })
+      .expect(200);
+    expect(response.body).toMatchObject({ redemptions: [{ status: 'sent' }] });
+    expect(setCookies(response).join()).not.toContain('sovCouponCode');
+    expect(await codeHeld()).toEqual({ couponCode: null });
+  });
+
+  it('fails with the order when the order id is bad: nothing is sent, the code is kept', async () => {
+    const { visitor, codeHeld } = await landedOn('/?sovCouponCode=BAD-ORDER');
+    const { body } = await visitor
+      .post('/order')
+      .send({ order: { orderId: '' } })
+      .expect(200);
+    expect(body).toMatchObject({
+      redemptions: [
+        { status: 'failed', couponCode: 'BAD-ORDER', error: { code: 'INVALID_INPUT' } },
+      ],
+    });
+    expect(fixture.api.calls).toEqual([]);
+    expect(await codeHeld()).toEqual({ couponCode: 'BAD-ORDER' });
+  });
+});
+
+describe('consent at checkout', () => {
+  /** A shop whose visitors consent when they send `x-consent: yes`. */
+  const consenting = () => shopWith({ consent: (req) => req.headers['x-consent'] === 'yes' }).app;
+
+  it('leaves the e-mail hash out of every redemption when the consent option answers false', async () => {
+    const orderId = nextOrder();
+    const { body } = await request(consenting())
+      .post('/order')
+      .send({ order: { orderId, couponCodes: ['NO-HASH'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(body).toMatchObject({ redemptions: [{ status: 'sent', couponCode: 'NO-HASH' }] });
+    expect(fixture.api.redemptions.map((call) => call.redemption)).toEqual([
+      { coupon_code: 'NO-HASH', order_id: orderId },
+    ]);
+  });
+
+  it('sends it when the visitor consents', async () => {
+    await request(consenting())
+      .post('/order')
+      .set('x-consent', 'yes')
+      .send({ order: { orderId: nextOrder(), couponCodes: ['HASHED'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(fixture.api.redemptions[0]?.redemption).toMatchObject({
+      email_hash: md5('jane@example.com'),
+    });
+  });
+
+  it('takes a consent option that throws as no consent', async () => {
+    const { app } = shopWith({
+      consent: () => {
+        throw new Error('the consent tool is not loaded');
+      },
+    });
+    await request(app)
+      .post('/order')
+      .send({ order: { orderId: nextOrder(), couponCodes: ['THROWS'], email: 'jane@example.com' } })
+      .expect(200);
+    expect(fixture.api.redemptions[0]?.redemption).not.toHaveProperty('email_hash');
+  });
 });

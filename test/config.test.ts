@@ -198,6 +198,29 @@ describe('loadSovendusConfig', () => {
     });
   });
 
+  it('reads SOVENDUS_PRODUCT_IDS, comma-separated, as productIds', () => {
+    const other = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const config = loadSovendusConfig({
+      ...env,
+      SOVENDUS_PRODUCT_IDS: ` ${PRODUCT_ID}, ${other} `,
+    });
+    expect(config.productIds).toEqual([PRODUCT_ID, other]);
+    const { redisUrl, ...options } = config;
+    expect(redisUrl).toBeUndefined();
+    expect(() => createSovendus(options)).not.toThrow();
+    expect(loadSovendusConfig({ ...env, SOVENDUS_PRODUCT_IDS: '' }).productIds).toBeUndefined();
+  });
+
+  it.each([
+    ['one that is not a UUID', `${PRODUCT_ID},abc`],
+    ['an empty one', `${PRODUCT_ID},,`],
+    ['the API key', API_KEY],
+  ])('refuses SOVENDUS_PRODUCT_IDS with %s, as SOVENDUS_PRODUCT_ID', (_, value) => {
+    const error = configError(() => loadSovendusConfig({ ...env, SOVENDUS_PRODUCT_IDS: value }));
+    expect(error.message).toContain('SOVENDUS_PRODUCT_IDS: must be a UUID');
+    expect(error.message).not.toContain(API_KEY);
+  });
+
   it('refuses a traffic source number that is not a whole number', () => {
     const error = configError(() =>
       loadSovendusConfig({ SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '12.5' }),

@@ -349,7 +349,8 @@ describe('exactly once per order and code', () => {
 
 describe('configuration', () => {
   it('lets a coupon-only shop leave out productId and apiKey, and says what it cannot do', async () => {
-    expect(() => sovendus.capture()).toThrow(SovendusConfigError);
+    // capture() keeps its voucher links (voucher-links.test.ts); convert() has no conversion.
+    expect(typeof sovendus.capture()).toBe('function');
     expect(() => sovendus.convert()).toThrow(/needs the productId and apiKey options/);
     const result = await sovendus.sendConversion({ token: TEST_TOKEN });
     expect(result).toMatchObject({ status: 'failed', error: { code: 'INVALID_CONFIG' } });

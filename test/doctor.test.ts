@@ -153,6 +153,20 @@ describe('sovendus-express doctor', () => {
     expectNoKeyPiece(API_KEY, ...runs.map((run) => run.stdout + run.stderr));
   }, 60_000);
 
+  it('shows SOVENDUS_PRODUCT_IDS, and masks the API key set among them by mistake', async () => {
+    const other = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const runs = await Promise.all([
+      doctor(['doctor', '--json'], { ...env, SOVENDUS_PRODUCT_IDS: `${PRODUCT_ID},${other}` }),
+      doctor(['doctor'], { ...env, SOVENDUS_PRODUCT_IDS: `${other}, ${API_KEY}` }),
+    ]);
+    const report = JSON.parse(runs[0].stdout) as Report;
+    expect(report.settings.SOVENDUS_PRODUCT_IDS).toBe(`${PRODUCT_ID}, ${other}`);
+    expect(runs[1].code).toBe(1);
+    expect(runs[1].stdout).toContain('SOVENDUS_PRODUCT_IDS: must be a UUID');
+    expect(runs[1].stdout).toContain(other);
+    expectNoKeyPiece(API_KEY, runs[1].stdout + runs[1].stderr);
+  }, 60_000);
+
   it('masks a Redis password, in the query or the userinfo, and credentials in a base URL', async () => {
     const { port } = new URL(env.REDIS_URL ?? '');
     const secrets = ['QuerySecret91', 'UserinfoSecret92', 'LoneSecret93', 'BaseSecret94'];

@@ -165,6 +165,35 @@ describe('the durable queue', () => {
     expect((await visitor.get('/token')).body).toEqual({ token: null });
   });
 
+  it("deletes the session's voucher code once its queued redemption from checkout is accepted", async () => {
+    const { app, sovendus } = createShop(
+      {
+        apiBaseUrl: api.url,
+        coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
+        store: new RedisTokenStore({ client: redis.client, prefix: redis.prefix }),
+        queue: queueNamed(`q-${randomUUID()}`),
+        retry: { attempts: 1 },
+      },
+      (routes) => {
+        routes.post('/order', async (req, res) => {
+          res.json(await req.sovendus.completeOrder({ orderId: `order-${randomUUID()}` }));
+        });
+      },
+    );
+    opened.push(sovendus);
+    const visitor = request.agent(app);
+    await visitor.get('/?sovCouponCode=QUEUED-LINK').expect(200);
+    api.failNext(1, { status: 500 });
+    const redeemed = next(sovendus, 'redeemed');
+    expect((await visitor.post('/order').send({})).body).toMatchObject({
+      redemptions: [{ status: 'queued', couponCode: 'QUEUED-LINK' }],
+    });
+    expect(await redeemed).toMatchObject({ couponCode: 'QUEUED-LINK' });
+    await eventually(async () => {
+      expect((await visitor.get('/coupon')).body).toEqual({ couponCode: null });
+    });
+  });
+
   it('makes a conversion dead when Sovendus refuses it for good', async () => {
     const queue = queueNamed(`q-${randomUUID()}`);
     const sovendus = instance(queue);
@@ -259,6 +288,7 @@ describe('the durable queue', () => {
       { kind: 'redemption', couponCode: 'OK', orderId: 'forged', emailHash: '../x' },
       { kind: 'redemption', couponCode: 'OK', orderId: 'forged', trafficSourceNumber: '../x' },
       { kind: 'redemption', couponCode: 'OK', orderId: 'forged', trafficMediumPublicId: 7 },
+      { kind: 'redemption', couponCode: 'OK', orderId: 'forged', sessionKey: { $gt: '' } },
       { kind: 'checkout', sessionKey: 42, checkoutAt: 'now' },
     ];
     const jobs = new Queue(queue.name, {
@@ -281,6 +311,7 @@ describe('the durable queue', () => {
         'INVALID_CONFIG',
         'INVALID_INPUT', // the traffic source
         'INVALID_INPUT', // the traffic medium
+        'INVALID_CONFIG', // the session key
         'INVALID_CONFIG',
       ].sort(),
     );

@@ -19,6 +19,15 @@ const SCREENSHOT = process.env.UPDATE_SCREENSHOT
   ? resolve(__dirname, '../docs/thank-you.png')
   : join(tmpdir(), `sovendus-thank-you-${process.pid}.png`);
 
+/**
+ * Sets a cookie in the page as sovendus-integration-scripts writes it: raw, secure, strict, 30
+ * days, this host. (A string, run in the page: this project's TypeScript has no DOM types.)
+ */
+const scriptCookie = (name: string, value: string) =>
+  `document.cookie = '${name}=${value};secure;samesite=strict;expires=' +
+    new Date(Date.now() + 30 * 24 * 3600 * 1000).toUTCString() +
+    ';domain=' + location.hostname + ';path=/'`;
+
 let api: FakeSovendusApi;
 let sovendus: Sovendus;
 let server: Server;
@@ -101,13 +110,7 @@ it('converts a visitor whose token the browser script kept as a cookie, and clea
   const page = await browser.newPage();
   // A cached landing page: the server never sees the query, only the script's cookie.
   await page.goto(`${shopUrl}/`);
-  // As sovendus-integration-scripts writes it: raw, secure, strict, 30 days, this host. (A
-  // string, run in the page: this project's TypeScript has no DOM types.)
-  await page.evaluate(
-    `document.cookie = 'sovReqToken=${token};secure;samesite=strict;expires=' +
-      new Date(Date.now() + 30 * 24 * 3600 * 1000).toUTCString() +
-      ';domain=' + location.hostname + ';path=/'`,
-  );
+  await page.evaluate(scriptCookie('sovReqToken', token));
   expect(await page.evaluate<string>('document.cookie')).toContain(`sovReqToken=${token}`);
 
   await page.getByRole('link', { name: 'Enamel mug' }).click();
@@ -123,4 +126,42 @@ it('converts a visitor whose token the browser script kept as a cookie, and clea
   expect(api.conversions.map((call) => call.token)).toContain(token);
   expect(await page.evaluate<string>('document.cookie')).not.toContain('sovReqToken');
   expect((await browser.cookies()).map((cookie) => cookie.name)).not.toContain('sovReqToken');
+}, 60_000);
+
+it("pre-fills a voucher link's code at checkout, reports it, and clears the script's cookie of it", async () => {
+  await browser.clearCookies();
+  const page = await browser.newPage();
+  await page.goto(`${shopUrl}/?sovCouponCode=LINK-20`);
+  // The browser script, where it still runs, keeps the link's code as a cookie too.
+  await page.evaluate(scriptCookie('sovCouponCode', 'LINK-20'));
+
+  await page.getByRole('link', { name: 'Merino socks' }).click();
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('link', { name: 'Go to checkout' }).click();
+  const voucherField = page.getByLabel('Voucher code (optional)');
+  expect(await voucherField.inputValue()).toBe('LINK-20');
+  await page.getByLabel('Your name').fill('Katherine Johnson');
+  await page.getByRole('button', { name: 'Place order' }).click();
+
+  const voucher = await page.getByTestId('voucher-result').textContent();
+  expect(voucher).toContain('LINK-20 sent');
+  expect(api.redemptions.filter((call) => call.redemption?.coupon_code === 'LINK-20')).toHaveLength(
+    1,
+  );
+  expect((await browser.cookies()).map((cookie) => cookie.name)).not.toContain('sovCouponCode');
+}, 60_000);
+
+it('forgets a visitor who asks: the token is gone, and so is the script cookie', async () => {
+  await browser.clearCookies();
+  const token = 'fffff-test-fff-fffff';
+  const page = await browser.newPage();
+  await page.goto(`${shopUrl}/?sovReqToken=${token}`);
+  await page.evaluate(scriptCookie('sovReqToken', token));
+  expect(await page.getByTestId('sovendus-status').textContent()).toContain('fffff-te…');
+
+  await page.getByRole('button', { name: 'Forget me' }).click();
+  await page.waitForURL(`${shopUrl}/`);
+  expect(await page.getByTestId('sovendus-status').textContent()).toContain('none');
+  expect((await browser.cookies()).map((cookie) => cookie.name)).not.toContain('sovReqToken');
+  expect(api.conversions.map((call) => call.token)).not.toContain(token);
 }, 60_000);

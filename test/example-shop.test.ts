@@ -169,3 +169,46 @@ describe('the example shop', () => {
     await request(app).get('/nowhere').expect(404);
   });
 });
+
+describe('the example shop and Sovendus voucher links', () => {
+  it("pre-fills the voucher field with a voucher link's code, and reports it once", async () => {
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${freshTestToken()}&sovCouponCode=LINK-10`).expect(200);
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' });
+    const form = await visitor.get('/checkout').expect(200);
+    expect(form.text).toContain('<input name="voucher" autocomplete="off" value="LINK-10">');
+    // As the browser sends the pre-filled field.
+    const page = await checkout(visitor, 'Ada', { voucher: 'LINK-10' });
+    expect(page.text).toMatch(/<code>LINK-10<\/code>[^<]*<span class="status">sent<\/span>/);
+    expect(api.redemptions.map((call) => call.redemption?.coupon_code)).toEqual(['LINK-10']);
+    // Used up by that order: the next one starts with an empty field.
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' });
+    const next = await visitor.get('/checkout').expect(200);
+    expect(next.text).toContain('<input name="voucher" autocomplete="off" value="">');
+  });
+
+  it('shows an empty voucher field to a visitor who came by no voucher link', async () => {
+    const visitor = request.agent(app);
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' });
+    const form = await visitor.get('/checkout').expect(200);
+    expect(form.text).toContain('<input name="voucher" autocomplete="off" value="">');
+  });
+
+  it('forgets a visitor who asks: token and voucher code gone, both cookies expired', async () => {
+    const visitor = request.agent(app);
+    const token = freshTestToken();
+    await visitor.get(`/?sovReqToken=${token}&sovCouponCode=FORGET-5`).expect(200);
+    const page = await visitor.get('/').expect(200);
+    expect(page.text).toContain('<form method="post" action="/forget"');
+    const forgotten = await visitor.post('/forget').expect(303);
+    expect(forgotten.headers.location).toBe('/');
+    const cookies = String(forgotten.headers['set-cookie']);
+    expect(cookies).toContain('sovReqToken=; Max-Age=0');
+    expect(cookies).toContain('sovCouponCode=; Max-Age=0');
+    const after = await visitor.get('/').expect(200);
+    expect(after.text).toContain('Sovendus token: <strong>none</strong>');
+    await visitor.post('/cart').type('form').send({ productId: 'mug', quantity: '1' });
+    const form = await visitor.get('/checkout').expect(200);
+    expect(form.text).toContain('<input name="voucher" autocomplete="off" value="">');
+  });
+});

@@ -9,6 +9,8 @@ import { createShop, freshTestToken, type ShopOptions } from './support/shop.js'
  */
 
 const EXPIRED = 'sovReqToken=; Max-Age=0; Path=/; Domain=shop.example; Secure; SameSite=Strict';
+const EXPIRED_CODE =
+  'sovCouponCode=; Max-Age=0; Path=/; Domain=shop.example; Secure; SameSite=Strict';
 
 let redis: TestRedis;
 beforeAll(() => {
@@ -46,6 +48,47 @@ describe('forget()', () => {
     expect(after).toEqual({ token: null });
     expect(await keysUnder(redis.client, `${redis.prefix}token:`)).toEqual([]);
     expect(setCookies(forgotten)).toContain(EXPIRED);
+  });
+
+  it('deletes the voucher code from Redis too, and expires both cookies', async () => {
+    const { app } = createShop({ store: redis.store, coupons: { trafficSourceNumber: 1234 } });
+    const visitor = request.agent(app);
+    await visitor
+      .get(`/?sovReqToken=${freshTestToken()}&sovCouponCode=FORGET-ME`)
+      .set('Host', 'shop.example');
+    expect((await visitor.get('/coupon')).body).toEqual({ couponCode: 'FORGET-ME' });
+    const forgotten = await visitor.post('/forget').set('Host', 'shop.example').expect(200);
+    expect((await visitor.get('/coupon')).body).toEqual({ couponCode: null });
+    expect((await visitor.get('/token')).body).toEqual({ token: null });
+    expect(await keysUnder(redis.client, `${redis.prefix}coupon:`)).toEqual([]);
+    expect(setCookies(forgotten)).toEqual(expect.arrayContaining([EXPIRED, EXPIRED_CODE]));
+  });
+
+  it('deletes the voucher code of a visitor who came by a voucher link alone', async () => {
+    const { app } = createShop({
+      store: new MemoryTokenStore(),
+      coupons: { trafficSourceNumber: 1234 },
+    });
+    const visitor = request.agent(app);
+    await visitor.get('/?sovCouponCode=LINK-ONLY').expect(200);
+    await visitor.post('/forget').expect(200, 'forgotten');
+    expect((await visitor.get('/coupon')).body).toEqual({ couponCode: null });
+  });
+
+  it('resolves when deleting the voucher code fails, and still deletes the token', async () => {
+    const failing = new MemoryTokenStore();
+    failing.deleteCouponCode = () => Promise.reject(new Error('Redis is down'));
+    const warnings: string[] = [];
+    const { app } = createShop({
+      store: failing,
+      coupons: { trafficSourceNumber: 1234 },
+      logger: { warn: (_fields, message) => message.includes('forget') && warnings.push(message) },
+    });
+    const visitor = request.agent(app);
+    await visitor.get(`/?sovReqToken=${freshTestToken()}&sovCouponCode=STAYS`).expect(200);
+    await visitor.post('/forget').expect(200, 'forgotten');
+    expect((await visitor.get('/token')).body).toEqual({ token: null });
+    expect(warnings).toEqual([expect.stringContaining('voucher code') as string]);
   });
 
   it('deletes the token from the memory store', async () => {

@@ -118,3 +118,42 @@ describe('a custom store that answers something of the wrong shape', () => {
     expect(fixture.api.calls).toHaveLength(0);
   });
 });
+
+describe("a custom store's voucher codes", () => {
+  /** A shop with coupons on `store`, whose visitor read their voucher code back. */
+  async function codeReadFrom(getCouponCode: () => Promise<unknown>) {
+    const real = fixture.redis.store;
+    const store = customStore({
+      saveCouponCode: (...args: Parameters<NonNullable<TokenStore['saveCouponCode']>>) =>
+        real.saveCouponCode(...args),
+      deleteCouponCode: () => Promise.resolve(),
+      getCouponCode,
+    } as never);
+    const { app, sovendus } = createShop({ store, coupons: { trafficSourceNumber: 1234 } });
+    const failures: SovendusEvents['failed'][] = [];
+    sovendus.on('failed', (event) => failures.push(event));
+    const visitor = request.agent(app);
+    await visitor.get('/?sovCouponCode=SUMMER-10').expect(200, 'shop page');
+    const { body } = await visitor.get('/coupon').expect(200);
+    return { body: body as unknown, failures };
+  }
+
+  it('answered null: none, and nothing failed', async () => {
+    const { body, failures } = await codeReadFrom(() => Promise.resolve(null));
+    expect(body).toEqual({ couponCode: null });
+    expect(failures).toEqual([]);
+  });
+
+  it.each([
+    ['a number', 10],
+    ['an object', { couponCode: 'SUMMER-10' }],
+    ['a code with a space', 'TWO WORDS'],
+    ['markup', '<script>'.padEnd(120, 'x')],
+  ])('answered %s: a store failure, read as none', async (_, answer) => {
+    const { body, failures } = await codeReadFrom(() => Promise.resolve(answer));
+    expect(body).toEqual({ couponCode: null });
+    expect(failures.map(({ stage, error }) => [stage, error.code])).toEqual([
+      ['redemption', 'STORE_UNAVAILABLE'],
+    ]);
+  });
+});

@@ -183,6 +183,56 @@ describe.each<[string, () => Promise<StoreUnderTest>]>([
     expect(await store.getToken(session)).toBeUndefined();
   });
 
+  // Voucher links: the code a session captured lives beside its token, and apart from it.
+  const coupons = () => {
+    const missing = () => Promise.reject(new Error('the store keeps no voucher codes'));
+    return {
+      save: (session: string, code: string, ttl: number) =>
+        store.saveCouponCode?.(session, code, ttl) ?? missing(),
+      get: (session: string) => store.getCouponCode?.(session) ?? missing(),
+      delete: (session: string, code?: string) =>
+        store.deleteCouponCode?.(session, code) ?? missing(),
+    };
+  };
+
+  it("keeps a session's voucher code beside its token, each used up on its own", async () => {
+    const session = unique('session');
+    const code = coupons();
+    expect(await code.get(session)).toBeUndefined();
+    await code.save(session, 'FIRST-10', 60);
+    await code.save(session, 'SECOND:10%', 60);
+    await store.saveToken(session, entry('landed'), 60);
+    expect(await code.get(session)).toBe('SECOND:10%');
+    // The conversion uses up the token, not the code.
+    const claim = [unique('claim')];
+    await store.acquireClaims(claim, 'a', lease());
+    await store.completeClaims(claim, 60, { sessionKey: session, token: 'landed' });
+    expect(await store.getToken(session)).toBeUndefined();
+    expect(await code.get(session)).toBe('SECOND:10%');
+    // And the code's deletion leaves a token alone.
+    await store.saveToken(session, entry('again'), 60);
+    await code.delete(session);
+    expect(await code.get(session)).toBeUndefined();
+    expect(await store.getToken(session)).toEqual(entry('again'));
+  });
+
+  it('deletes a voucher code named on deletion only while the session still holds it', async () => {
+    const session = unique('session');
+    const code = coupons();
+    await code.save(session, 'NEWER', 60);
+    await code.delete(session, 'OLDER');
+    expect(await code.get(session)).toBe('NEWER');
+    await code.delete(session, 'NEWER');
+    expect(await code.get(session)).toBeUndefined();
+  });
+
+  it('forgets a voucher code after its TTL', async () => {
+    const session = unique('session');
+    await coupons().save(session, 'SHORT', 1);
+    await sleep(1_100);
+    expect(await coupons().get(session)).toBeUndefined();
+  });
+
   // The checkout's shortcut as the claim ledger calls it: a store without it
   // (MemoryTokenStore) gets the two steps instead.
   const acquireSessionClaims = (

@@ -25,6 +25,9 @@ export function maskUnlessUuid(value: string): string {
     : `${maskApiKey(value)} (not a UUID: masked, it may be the API key)`;
 }
 
+/** The items of a comma-separated list, trimmed. */
+const itemsOf = (list: string): string[] => list.split(',').map((item) => item.trim());
+
 /**
  * A URL as it may be shown: its user name and password masked, and the value of every query
  * parameter (ioredis reads `?password=` too). Built by hand: `URL` would percent-encode the mask.
@@ -51,6 +54,7 @@ export const SHOW: Record<Shown, (value: string) => string> = {
   'as is': (value) => value,
   secret: maskApiKey,
   uuid: maskUnlessUuid,
+  uuids: (value) => itemsOf(value).map(maskUnlessUuid).join(', '),
   url: maskUrl,
 };
 
@@ -91,7 +95,12 @@ export function secretsOf(env: Record<string, string | undefined>): EnvSecrets {
       return value === undefined || value === '' ? [] : [value];
     });
   return {
-    keys: [...valuesShown('secret'), ...valuesShown('uuid').filter((value) => !isProductId(value))],
+    keys: [
+      ...valuesShown('secret'),
+      ...[...valuesShown('uuid'), ...valuesShown('uuids').flatMap(itemsOf)].filter(
+        (value) => value !== '' && !isProductId(value),
+      ),
+    ],
     // Cutting a very short value would maim every line that holds it, and hides little.
     exact: valuesShown('url')
       .flatMap(credentialsIn)

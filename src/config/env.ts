@@ -8,6 +8,8 @@ import { ENV_SETTINGS, SETTINGS, type EnvSettingName } from './settings.js';
 export interface SovendusEnvConfig {
   /** With `apiKey`, for conversions; a coupon-only shop sets neither. */
   productId?: string | undefined;
+  /** `SOVENDUS_PRODUCT_IDS`: the product ids a landing URL may name, comma-separated. */
+  productIds?: string[] | undefined;
   /** `SOVENDUS_API_KEY`. */
   apiKey?: string | undefined;
   /** `SOVENDUS_API_BASE_URL`. */
@@ -48,6 +50,15 @@ const decimal = z
   );
 const optionalNumber = (field: z.ZodType<number, number>) =>
   text.pipe(decimal.pipe(field).optional());
+/** A list, comma-separated; each item trimmed, and an empty one kept for the rule to refuse. */
+const optionalList = (field: z.ZodType<unknown, string[]>) =>
+  text.pipe(
+    z
+      .string()
+      .transform((value) => value.split(',').map((item) => item.trim()))
+      .pipe(field)
+      .optional(),
+  );
 
 /** `true` or `false` as written: not `1`, `yes` or `TRUE`, which a typo could mean too. */
 const flag = z
@@ -64,6 +75,8 @@ const envSchema = z.object(
     ENV_SETTINGS.map(({ env, rule }) => {
       if (rule instanceof z.ZodNumber) return [env, optionalNumber(rule)];
       if (rule instanceof z.ZodBoolean) return [env, optionalFlag(rule)];
+      if (rule instanceof z.ZodArray)
+        return [env, optionalList(rule as z.ZodType<unknown, string[]>)];
       // Any other rule takes text: the table's other rules for variables all do.
       return [env, optional(rule as z.ZodType<unknown, string>)];
     }),
@@ -130,6 +143,7 @@ export function loadSovendusConfig(
   const attempts = value('retryAttempts');
   return {
     productId: value('productId'),
+    productIds: value('productIds'),
     apiKey: value('apiKey'),
     apiBaseUrl: value('apiBaseUrl'),
     ttlSeconds: value('ttlSeconds'),

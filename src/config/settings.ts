@@ -34,9 +34,10 @@ import {
  * How `doctor` may print a variable's value: `as is`; `secret`, masked to its last 4
  * characters and cut out of every line of the report; `uuid`, as is when it is a UUID, else
  * as a secret (the likeliest other value is the API key, set in the wrong variable); `url`,
- * with its credentials masked and cut out of every line.
+ * with its credentials masked and cut out of every line; `uuids`, a comma-separated list, each
+ * shown as a `uuid` is.
  */
-export type Shown = 'as is' | 'secret' | 'uuid' | 'url';
+export type Shown = 'as is' | 'secret' | 'uuid' | 'uuids' | 'url';
 
 /** What every setting has. */
 interface SettingBase {
@@ -84,7 +85,13 @@ export const SETTINGS = {
     shown: 'uuid',
     required: 'required for conversions',
   },
-  productIds: { option: 'productIds', rule: productIdsField },
+  // A list: the environment's is comma-separated (env.ts splits it).
+  productIds: {
+    option: 'productIds',
+    env: 'SOVENDUS_PRODUCT_IDS',
+    rule: productIdsField,
+    shown: 'uuids',
+  },
   apiKey: {
     option: 'apiKey',
     env: 'SOVENDUS_API_KEY',

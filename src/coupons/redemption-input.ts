@@ -6,29 +6,16 @@ import { SovendusConfigError, SovendusValidationError } from '../errors.js';
 import type { QueuedRedemption, Redemption } from '../queue/delivery-queue.js';
 import type { RedeemCouponOptions, RedemptionFacts } from '../types.js';
 import { checkOrderId } from '../order-id.js';
+import { checkCouponCode } from './coupon-code.js';
 import { invalid, valid, type Checked } from '../validity.js';
 
-const MAX_CODE_LENGTH = 100;
-// Printable ASCII without spaces: codes are typed by shoppers, so control characters, spaces
-// and look-alike Unicode mean a mistake on the shop's side, not a code Sovendus issued.
-const COUPON_CODE = /^[\x21-\x7e]+$/;
 const DECIMAL = /^\d{1,12}(\.\d{1,2})?$/;
 const MAX_ORDER_VALUE = 1e12;
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const MAX_EMAIL_LENGTH = 254;
-
-function checkCouponCode(code: unknown): Checked<string> {
-  const trimmed = typeof code === 'string' ? code.trim() : undefined;
-  if (trimmed === undefined || trimmed === '') {
-    return invalid('couponCode is required: the voucher code used in the order');
-  }
-  if (trimmed.length > MAX_CODE_LENGTH || !COUPON_CODE.test(trimmed)) {
-    return invalid(
-      `couponCode must be 1 to ${MAX_CODE_LENGTH} printable ASCII characters without spaces`,
-    );
-  }
-  return valid(trimmed);
-}
+const isEmailHash = (value: unknown): value is string =>
+  typeof value === 'string' && /^[0-9a-f]{32}$/.test(value);
+const isSessionKey = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** Money is net value, at most two decimal places, as a string or a number; sent as a string. */
 function checkOrderValue(value: unknown): Checked<string> {
@@ -136,11 +123,12 @@ export function checkRedemption(
 ): Checked<QueuedRedemption, Rejection<RedemptionFacts>> {
   const parsed = parseRedemption(input);
   if (!parsed.ok) return invalid({ facts: {}, logFields: {}, error: parsed.problem });
-  // The e-mail was hashed before it was queued; the hash is checked as the API would.
-  const { emailHash } = input;
-  if (emailHash !== undefined && !/^[0-9a-f]{32}$/.test(emailHash)) {
-    const error = new SovendusConfigError('emailHash is malformed.');
-    return invalid({ facts: {}, logFields: {}, error });
-  }
-  return valid({ kind: 'redemption', ...parsed.value, emailHash });
+  // The e-mail was hashed before it was queued; the hash is checked as the API would. A store
+  // key is made of the session key: a non-empty string, nothing else.
+  const { emailHash, sessionKey } = input as Partial<Record<keyof QueuedRedemption, unknown>>;
+  const malformed = (name: string) =>
+    invalid({ facts: {}, logFields: {}, error: new SovendusConfigError(`${name} is malformed.`) });
+  if (emailHash !== undefined && !isEmailHash(emailHash)) return malformed('emailHash');
+  if (sessionKey !== undefined && !isSessionKey(sessionKey)) return malformed('sessionKey');
+  return valid({ kind: 'redemption', ...parsed.value, emailHash, sessionKey });
 }

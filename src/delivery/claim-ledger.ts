@@ -65,6 +65,17 @@ export const conversionClaimKeys =
       ? [tokenClaimKey(productId, token)]
       : [tokenClaimKey(productId, token), orderClaimKey(productId, orderId)];
 
+/** A session's voucher code (a Sovendus link's) that a redemption used up. */
+export interface ConsumedCouponCode {
+  /** The session whose code it is. */
+  sessionKey: string;
+  /** Deleted only while the session still holds this code: a newer link is kept. */
+  couponCode: string;
+}
+
+/** What an accepted delivery uses up in its session: its token, or its voucher code. */
+export type UsedUp = ConsumedToken | ConsumedCouponCode;
+
 /** Claims this sender holds, until `endsAt`. */
 export interface Claim {
   /** The store keys of the claims. */
@@ -122,8 +133,8 @@ export interface ClaimLedger {
     orderId: string | undefined,
     onLateClaim: ((entry: StoredToken) => Promise<void>) | undefined,
   ): Promise<{ entry: StoredToken; taken: Taken } | undefined | SovendusStoreError>;
-  /** Settles claims after a send; never rejects. `consumed`: the token an acceptance uses up. */
-  settle(claim: Claim, end: SendEnd, consumed: ConsumedToken | undefined): Promise<void>;
+  /** Settles claims after a send; never rejects. `consumed`: what an acceptance uses up. */
+  settle(claim: Claim, end: SendEnd, consumed: UsedUp | undefined): Promise<void>;
   /** Gives back claims that were taken but not used for a send (the input was invalid). */
   release(claim: Claim): Promise<void>;
 }
@@ -195,16 +206,37 @@ export function createClaimLedger(options: ClaimLedgerOptions): ClaimLedger {
     await release(taken);
   }
 
-  async function complete(claim: Claim, consumed: ConsumedToken | undefined): Promise<void> {
+  /**
+   * A redemption's voucher code goes beside its record, in a call of its own (the contract's
+   * `completeClaims` knows only tokens), sent at the same moment: no round trip more to wait.
+   * Not retried: a code that stays is at worst offered again at the session's next checkout,
+   * and expires with the session's token.
+   */
+  async function deleteCouponCode(used: ConsumedCouponCode): Promise<void> {
+    if (store.deleteCouponCode === undefined) return;
+    try {
+      await bounded('delete the used voucher code', async () =>
+        store.deleteCouponCode?.(used.sessionKey, used.couponCode),
+      );
+    } catch (error) {
+      log.warn({ err: error }, 'redeemed, but its voucher code stays in the session');
+    }
+  }
+
+  async function complete(claim: Claim, consumed: UsedUp | undefined): Promise<void> {
+    const token = consumed && 'token' in consumed ? consumed : undefined;
+    const couponCode = consumed && 'couponCode' in consumed ? consumed : undefined;
+    const deleted = couponCode && deleteCouponCode(couponCode);
     try {
       // One round trip: the claims become "sent" and a session's token goes.
       await bounded('mark the delivery sent', () =>
-        store.completeClaims(claim.keys, ttlSeconds, consumed),
+        store.completeClaims(claim.keys, ttlSeconds, token),
       );
     } catch (error) {
       log.warn({ err: error }, 'sent, but not yet recorded as sent: trying again');
-      track(recordLate(claim, consumed));
+      track(recordLate(claim, token));
     }
+    await deleted;
   }
 
   /**

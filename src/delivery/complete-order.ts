@@ -11,6 +11,7 @@ import type {
   RedemptionResult,
 } from '../types.js';
 import { invalid, valid, type Checked } from '../validity.js';
+import type { ConsumedCouponCode } from './claim-ledger.js';
 
 /** The most distinct voucher codes one order may name: each is a call to Sovendus. */
 const MAX_ORDER_CODES = 20;
@@ -23,8 +24,14 @@ export interface CompleteOrderDeps<Session> {
   /** The session's conversion, as `complete()`; `undefined` without conversions. */
   completeSession:
     ((session: Session, options: CompleteOptions) => Promise<ConversionResult>) | undefined;
-  /** One code's redemption, as `redeemCoupon()`; `undefined` without the `coupons` option. */
-  redeemCoupon: ((options: RedeemCouponOptions) => Promise<RedemptionResult>) | undefined;
+  /**
+   * One code's redemption, as `redeemCoupon()`; `undefined` without the `coupons` option. With
+   * `sessionKey`, the code is that session's, deleted from it once sent.
+   */
+  redeemCoupon:
+    ((options: RedeemCouponOptions, sessionKey?: string) => Promise<RedemptionResult>) | undefined;
+  /** The voucher code the session kept from a Sovendus link; never rejects. */
+  capturedCouponCode: (session: Session) => Promise<ConsumedCouponCode | undefined>;
   /** A conversion that cannot start: logged and emitted as any `failed` one. */
   failConversion: (error: SovendusValidationError) => ConversionFailed;
   /** A redemption that cannot start, with its code when it has one. */
@@ -77,11 +84,18 @@ const orderIdOf = (orderId: unknown): Checked<string | undefined> =>
  * `req.sovendus.completeOrder()`: the session's conversion and each code's redemption, run
  * side by side through the deliveries a shop can also call one by one, so that they share
  * their claims (each order and code once, whichever way it was reported) and their bounds.
+ * The voucher code of the session's Sovendus link goes first, ahead of the order's own codes,
+ * as the browser script puts its cookie's code first.
  */
 export function createCompleteOrder<Session>(
   deps: CompleteOrderDeps<Session>,
 ): (session: Session, order: CompleteOrderOptions) => Promise<CompleteOrderResult> {
-  const { completeSession, redeemCoupon, failConversion, failRedemption } = deps;
+  const { completeSession, redeemCoupon, capturedCouponCode, failConversion, failRedemption } =
+    deps;
+
+  /** The order's codes with the session's first, once each: the session's, then the rest. */
+  const withLinked = (linked: ConsumedCouponCode | undefined, codes: readonly unknown[]) =>
+    linked === undefined ? codes : codes.filter((code) => code !== linked.couponCode);
 
   return async (session, order) => {
     // Typed for TypeScript callers; checked for JavaScript ones, as complete() is.
@@ -94,15 +108,19 @@ export function createCompleteOrder<Session>(
       Record<keyof CompleteOrderOptions, unknown>
     >;
     const orderId = orderIdOf(fields.orderId);
-    // Coming (issue 14): the voucher code the session captured from a Sovendus link
-    // (`sovCouponCode`) goes first, ahead of the order's own codes, here.
     const codes = distinctCodes(couponCodes);
+    // Read while the conversion starts: without coupons there is nothing to redeem it with.
+    const linked = redeemCoupon && capturedCouponCode(session);
 
     if (!orderId.ok) {
       // Nothing is sent without the order: a code's redemption without it would count for
       // every order that used the code.
       const error = new SovendusValidationError([orderId.problem]);
-      const named = codes.ok ? codes.value : [];
+      const link = await linked;
+      const named = [
+        ...(link ? [link.couponCode] : []),
+        ...withLinked(link, codes.ok ? codes.value : []),
+      ];
       return {
         conversion: failConversion(error),
         redemptions:
@@ -118,24 +136,27 @@ export function createCompleteOrder<Session>(
       completeSession === undefined
         ? Promise.resolve<ConversionResult>({ status: 'no_token' })
         : completeSession(session, { orderId: orderId.value });
-    let redemptions: Promise<RedemptionResult[]>;
-    if (redeemCoupon === undefined) redemptions = Promise.resolve([]);
-    else if (!codes.ok) {
-      const error = new SovendusValidationError([codes.problem]);
-      redemptions = Promise.resolve([failRedemption(undefined, error)]);
-    } else {
-      redemptions = Promise.all(
-        codes.value.map(async (couponCode) =>
-          withCode(
-            couponCode,
-            await redeemCoupon({
-              ...fields,
-              couponCode,
-              orderId: orderId.value,
-            } as RedeemCouponOptions),
+    let redemptions: Promise<RedemptionResult[]> = Promise.resolve([]);
+    if (redeemCoupon !== undefined) {
+      const redeem = async (couponCode: unknown, sessionKey?: string) =>
+        withCode(
+          couponCode,
+          await redeemCoupon(
+            { ...fields, couponCode, orderId: orderId.value } as RedeemCouponOptions,
+            sessionKey,
           ),
-        ),
-      );
+        );
+      redemptions = (async () => {
+        const link = await linked;
+        const own = codes.ok
+          ? withLinked(link, codes.value).map((code) => redeem(code))
+          : [
+              Promise.resolve(
+                failRedemption(undefined, new SovendusValidationError([codes.problem])),
+              ),
+            ];
+        return Promise.all([...(link ? [redeem(link.couponCode, link.sessionKey)] : []), ...own]);
+      })();
     }
     const [conversionResult, redemptionResults] = await Promise.all([conversion, redemptions]);
     return { conversion: conversionResult, redemptions: redemptionResults };

@@ -29,7 +29,7 @@ import type {
   StoredToken,
   TokenStore,
 } from '../types.js';
-import { createClaimLedger } from './claim-ledger.js';
+import { createClaimLedger, type ConsumedCouponCode } from './claim-ledger.js';
 import { createCompleteOrder } from './complete-order.js';
 import { createEnqueue } from './enqueue.js';
 import { createTraits, notConfigured } from './traits.js';
@@ -68,8 +68,13 @@ export interface DeliveryServiceOptions {
 export interface CheckoutSession {
   /** Its store key; may throw a `SovendusConfigError` (no session middleware): `failed`. */
   keyOf(): string | undefined;
-  /** Whether it captured a token at some time (see `SessionAccess.captured`). */
+  /** Whether it captured a token or voucher code at some time (see `SessionAccess.captured`). */
   captured(): boolean;
+  /**
+   * The voucher code it kept from a Sovendus link, with its key, or `undefined`. Never
+   * rejects: a code that cannot be read is none (and reported as such by the request).
+   */
+  capturedCouponCode(): Promise<ConsumedCouponCode | undefined>;
 }
 
 /** The three entry points a shop calls, the queue's, and `idle()` for `close()`. */
@@ -208,12 +213,16 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     return deliverNow(conversion, delivery.value, found.taken, followedUp);
   }
 
-  async function redeemCoupon(input: RedeemCouponOptions): Promise<RedemptionResult> {
+  /** `sessionKey`: of the session whose voucher code this is, deleted from it once sent. */
+  async function redeemCoupon(
+    input: RedeemCouponOptions,
+    sessionKey?: string,
+  ): Promise<RedemptionResult> {
     const parsed = parseRedemption(input);
     if (!parsed.ok) {
       return report.failed(redemption, { facts: {}, logFields: {}, error: parsed.problem }, 0);
     }
-    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed.value };
+    const delivery: QueuedRedemption = { kind: 'redemption', ...parsed.value, sessionKey };
     const taken = await ledger.take(redemption.claimKeys(delivery), queueLateClaim(delivery));
     return deliverNow(redemption, delivery, taken);
   }
@@ -222,6 +231,7 @@ export function createDeliveryService(options: DeliveryServiceOptions): Delivery
     // A shop without conversions (coupons only) has no session token to send: `no_token`.
     completeSession: conversion.send && completeSession,
     redeemCoupon: redemption.send && redeemCoupon,
+    capturedCouponCode: (session) => session.capturedCouponCode(),
     failConversion: (error) => report.failed(conversion, { facts: {}, logFields: {}, error }, 0),
     failRedemption: (couponCode, error) =>
       report.failed(

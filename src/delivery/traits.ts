@@ -11,15 +11,9 @@ import type {
   QueuedDelivery,
   QueuedRedemption,
 } from '../queue/delivery-queue.js';
-import type {
-  ConsumedToken,
-  ConversionFacts,
-  DeliveryQueued,
-  DeliverySent,
-  RedemptionFacts,
-} from '../types.js';
+import type { ConversionFacts, DeliveryQueued, DeliverySent, RedemptionFacts } from '../types.js';
 import type { Checked } from '../validity.js';
-import { conversionClaimKeys, couponClaimKey } from './claim-ledger.js';
+import { conversionClaimKeys, couponClaimKey, type UsedUp } from './claim-ledger.js';
 import type { Rejection } from './rejection.js';
 
 /**
@@ -37,8 +31,8 @@ export interface DeliveryTraits<Delivery extends QueuedDelivery, Facts> {
   logFields(delivery: Delivery): Record<string, unknown>;
   /** The claims that make it go out once. */
   claimKeys(delivery: Delivery): string[];
-  /** The session token it uses up, deleted once it is accepted. */
-  consumed(delivery: Delivery): ConsumedToken | undefined;
+  /** What it uses up in its session (a token, a voucher code), deleted once it is accepted. */
+  consumed(delivery: Delivery): UsedUp | undefined;
   /** Checks a delivery read back from the queue as strictly as a new one. */
   recheck(delivery: Delivery): Checked<Delivery, Rejection<Facts>>;
   /** The API call; `undefined` when the shop did not configure this traits. */
@@ -110,7 +104,8 @@ export function createTraits(options: TraitsOptions): {
     facts: ({ couponCode, orderId }) => ({ couponCode, orderId }),
     logFields: ({ couponCode }) => ({ couponCode: maskToken(couponCode) }),
     claimKeys: ({ orderId, couponCode }) => [couponClaimKey(orderId, couponCode)],
-    consumed: () => undefined,
+    consumed: ({ sessionKey, couponCode }) =>
+      sessionKey === undefined ? undefined : { sessionKey, couponCode },
     recheck: checkRedemption,
     send: couponApi && ((delivery, watcher) => couponApi.send(delivery, watcher)),
     notConfigured: 'coupon redemption needs the coupons option ({ trafficSourceNumber })',

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 /**
  * The token's key of each request whose session held one, for the rest of that request (see
  * session.ts). Kept beside the request, not on it: Express requests have hidden classes of their
- * own (see request-context.ts), so a property added to one, even a symbol, copies its whole
+ * own (see attach-context.ts), so a property added to one, even a symbol, copies its whole
  * hidden class, and a key is carried on every request of a visitor who landed.
  *
  * A `Map` whose entry the response's end deletes, not a `WeakMap`: a `WeakMap` entry costs V8

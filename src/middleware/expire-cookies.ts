@@ -3,6 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** The cookie Sovendus' browser script keeps the landing URL's token in. */
 export const TOKEN_COOKIE = 'sovReqToken';
 
+/** The cookie Sovendus' browser script keeps a voucher link's code in, named as the parameter. */
+export const COUPON_COOKIE = 'sovCouponCode';
+
 /** A host name that can stand in a `Domain` attribute: no port, no `;`, no IPv6 brackets. */
 const DOMAIN = /^[A-Za-z0-9.-]{1,253}$/;
 

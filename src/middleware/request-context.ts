@@ -1,4 +1,4 @@
-import { IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SovendusValidationError, type SovendusError } from '../errors.js';
 import type { CheckoutSession, DeliveryService } from '../delivery/delivery-service.js';
 import type { SovendusEventHub } from '../events.js';
@@ -8,11 +8,13 @@ import type {
   CompleteOrderOptions,
   CompleteOrderResult,
   ConversionResult,
+  RedemptionResult,
   SovendusRequestContext,
 } from '../types.js';
-import type { BoundedStore } from '../stores/bounded-store.js';
+import type { ConsumedCouponCode } from '../delivery/claim-ledger.js';
+import type { BoundedStore, CouponCodeCalls } from '../stores/bounded-store.js';
 import type { FailCheckout } from './checkout-failure.js';
-import { expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
+import { COUPON_COOKIE, expireCookies, TOKEN_COOKIE } from './expire-cookies.js';
 import type { SessionAccess } from './session.js';
 
 /** What `req.sovendus` is made from: one set per Sovendus instance. */
@@ -25,12 +27,20 @@ export interface RequestContextDeps {
   failCheckout: FailCheckout;
   /** The `browserCookie` option: a sent conversion expires the browser script's cookie. */
   browserCookie: boolean;
+  /** Where voucher links' codes are kept; `undefined` when they are not (see the capture). */
+  couponCodes: CouponCodeCalls | undefined;
+  /** The `consent` option, as the capture asks it: `undefined` when the visitor consents. */
+  refusal: (req: IncomingMessage) => string | undefined;
 }
 
 const NOT_OPTIONS = 'complete() takes an options object, { orderId }, or nothing';
 
+/** Sent now, or before (a duplicate): either way the browser script must not report it again. */
+const wasSent = (result: ConversionResult | RedemptionResult): boolean =>
+  result.status === 'sent' || result.status === 'duplicate';
+
 /** `req.sovendus`: a thin per-request handle; it does nothing until one of its methods is called. */
-class RequestContext implements SovendusRequestContext {
+export class RequestContext implements SovendusRequestContext {
   constructor(
     private readonly req: IncomingMessage,
     private readonly deps: RequestContextDeps,
@@ -43,70 +53,145 @@ class RequestContext implements SovendusRequestContext {
     return this.res ?? (this.req as { res?: ServerResponse }).res;
   }
 
-  async getToken(): Promise<string | undefined> {
-    let sessionKey: string | undefined;
-    try {
-      sessionKey = this.deps.sessions.keyOf(this.req);
-    } catch (error) {
-      // No session (or a getSessionKey that threw): no token, as the type promises.
-      const problem = this.deps.sessions.setupFailed(error);
-      this.deps.events.emit('failed', { stage: 'conversion', error: problem });
-      return undefined;
-    }
-    if (sessionKey === undefined) return undefined;
-    try {
-      return (await this.deps.store.getToken(sessionKey))?.token;
-    } catch (error) {
-      this.deps.log.warn({ err: error }, 'could not read the token');
-      this.deps.events.emit('failed', { stage: 'conversion', error: error as SovendusError });
-      return undefined;
-    }
-  }
-
-  async forget(): Promise<void> {
-    const { sessions, store, log } = this.deps;
-    // At once, while the response's headers can still take it.
-    if (this.deps.browserCookie) expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
+  /**
+   * What the store holds for this session, read by `read`; `undefined` when it holds nothing,
+   * and when it cannot be read: a store failure, or no session (or a getSessionKey that threw),
+   * is logged and emitted as `failed` at `stage`, as the getters promise to resolve.
+   */
+  async #readForSession<T>(
+    stage: 'conversion' | 'redemption',
+    what: string,
+    read: (sessionKey: string) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const { sessions, events, log } = this.deps;
     let sessionKey: string | undefined;
     try {
       sessionKey = sessions.keyOf(this.req);
     } catch (error) {
-      sessions.setupFailed(error); // no session: no token was kept for it either
-      return;
+      events.emit('failed', { stage, error: sessions.setupFailed(error) });
+      return undefined;
     }
-    if (sessionKey === undefined) return;
-    if (store.deleteToken === undefined) {
-      log.warn({}, 'forget(): the store has no deleteToken, so the token stays until it expires');
-      return;
-    }
+    if (sessionKey === undefined) return undefined;
     try {
-      await store.deleteToken(sessionKey);
+      return await read(sessionKey);
     } catch (error) {
-      log.warn({ code: (error as SovendusError).code }, 'forget(): the token was not deleted');
+      log.warn({ err: error }, `could not read ${what}`);
+      events.emit('failed', { stage, error: error as SovendusError });
+      return undefined;
     }
   }
 
-  /** The checkout's session, read only when a delivery needs it. */
-  private session(): CheckoutSession {
+  getToken(): Promise<string | undefined> {
+    return this.#readForSession('conversion', 'the token', async (key) => {
+      return (await this.deps.store.getToken(key))?.token;
+    });
+  }
+
+  /** The session's voucher code (from a Sovendus link), with its key; never rejects. */
+  #capturedCouponCode(): Promise<ConsumedCouponCode | undefined> {
+    const { couponCodes, sessions } = this.deps;
+    // A session that never captured holds no code: no store call for most visitors.
+    if (couponCodes === undefined || !sessions.mayHold(this.req)) {
+      return Promise.resolve(undefined);
+    }
+    return this.#readForSession('redemption', 'the voucher code', async (sessionKey) => {
+      const couponCode = await couponCodes.get(sessionKey);
+      return couponCode === undefined ? undefined : { sessionKey, couponCode };
+    });
+  }
+
+  async getCouponCode(): Promise<string | undefined> {
+    return (await this.#capturedCouponCode())?.couponCode;
+  }
+
+  async forget(): Promise<void> {
+    const { sessions, store, couponCodes, log } = this.deps;
+    // At once, while the response's headers can still take them.
+    if (this.deps.browserCookie) {
+      expireCookies(this.req, this.#response(), [TOKEN_COOKIE, COUPON_COOKIE]);
+    }
+    let sessionKey: string | undefined;
+    try {
+      sessionKey = sessions.keyOf(this.req);
+    } catch (error) {
+      sessions.setupFailed(error); // no session: nothing was kept for it either
+      return;
+    }
+    if (sessionKey === undefined) return;
+    const key = sessionKey;
+    /** One deletion; a failure is logged, and the other goes on. */
+    const remove = async (what: string, deletion: () => Promise<void>) => {
+      try {
+        await deletion();
+      } catch (error) {
+        log.warn({ code: (error as SovendusError).code }, `forget(): ${what} was not deleted`);
+      }
+    };
+    const deleteToken = store.deleteToken;
+    if (deleteToken === undefined) {
+      log.warn({}, 'forget(): the store has no deleteToken, so the token stays until it expires');
+    }
+    await Promise.all([
+      deleteToken && remove('the token', () => deleteToken(key)),
+      couponCodes && remove('the voucher code', () => couponCodes.delete(key)),
+    ]);
+  }
+
+  /**
+   * The checkout's session, read only when a delivery needs it; `linked` hears the voucher code
+   * of its Sovendus link, when one is read.
+   */
+  private session(linked?: (code: ConsumedCouponCode | undefined) => void): CheckoutSession {
     const { sessions } = this.deps;
-    return { keyOf: () => sessions.keyOf(this.req), captured: () => sessions.captured(this.req) };
+    return {
+      keyOf: () => sessions.keyOf(this.req),
+      captured: () => sessions.captured(this.req),
+      capturedCouponCode: async () => {
+        const code = await this.#capturedCouponCode();
+        linked?.(code);
+        return code;
+      },
+    };
   }
 
   /**
    * A conversion sent, now or before, expires the browser script's cookie on this response, so
-   * that the script cannot report it a second time.
+   * that the script cannot report it a second time; so does the redemption of the voucher code
+   * the session kept from a Sovendus link (the script redeems its cookie's code first).
    */
-  #expireCookieIfSent(result: ConversionResult): void {
-    if (result.status === 'sent' || result.status === 'duplicate') {
-      expireCookies(this.req, this.#response(), [TOKEN_COOKIE]);
-    }
+  #expireCookiesIfSent(conversion: ConversionResult, linked?: RedemptionResult): void {
+    const names = [
+      ...(wasSent(conversion) ? [TOKEN_COOKIE] : []),
+      ...(linked && wasSent(linked) ? [COUPON_COOKIE] : []),
+    ];
+    if (names.length > 0) expireCookies(this.req, this.#response(), names);
+  }
+
+  /**
+   * The order as it may be sent: without consent, without its e-mail address, so that no hash
+   * of it goes to Sovendus. Asked only of an order that has one.
+   */
+  #consented(order: CompleteOrderOptions): CompleteOrderOptions {
+    const given: unknown = order;
+    if (typeof given !== 'object' || given === null || order.email === undefined) return order;
+    const refused = this.deps.refusal(this.req);
+    if (refused === undefined) return order;
+    this.deps.log.debug({ reason: refused }, 'the e-mail hash is left out');
+    return { ...order, email: undefined };
   }
 
   completeOrder(order: CompleteOrderOptions): Promise<CompleteOrderResult> {
-    const completed = this.deps.service.completeOrder(this.session(), order);
+    let linked: string | undefined;
+    const session = this.session((code) => (linked = code?.couponCode));
+    const completed = this.deps.service.completeOrder(session, this.#consented(order));
     if (!this.deps.browserCookie) return completed;
     return completed.then((result) => {
-      this.#expireCookieIfSent(result.conversion);
+      this.#expireCookiesIfSent(
+        result.conversion,
+        linked === undefined
+          ? undefined
+          : result.redemptions.find(({ couponCode }) => couponCode === linked),
+      );
       return result;
     });
   }
@@ -122,116 +207,8 @@ class RequestContext implements SovendusRequestContext {
     const completed = this.deps.service.completeSession(this.session(), options);
     if (!this.deps.browserCookie) return completed;
     return completed.then((result) => {
-      this.#expireCookieIfSent(result);
+      this.#expireCookiesIfSent(result);
       return result;
     });
   }
-}
-
-type WithContext = IncomingMessage & { sovendus?: SovendusRequestContext };
-
-/*
- * Where `req.sovendus` lives. Express gives each request its app's prototype
- * (`Object.setPrototypeOf(req, app.request)`), and V8 shares no hidden classes between objects
- * whose prototype was set that way: a property added to such a request copies its whole hidden
- * class (some 40 properties), on every request. Under callgrind, the `sovendus` property alone
- * cost a page 2-5 % of its instructions. So on a request that inherits from a framework's
- * request prototype (Express' `express.request`, shared by its apps and sub-apps), `sovendus` is
- * a getter put on that prototype once, and the request carries nothing of ours. A plain Node
- * request (Connect), whose hidden classes are shared, gets its own property as before.
- *
- * The getter answers for the first instance that attached on the prototype, which is the one
- * instance of nearly every shop. Once a second instance attaches there, every capture and
- * convert on it sets the request's own property again, so that the first of them to run on a
- * request is the one it gets (only a request in flight at that moment may get the second).
- */
-interface SharedPrototype {
-  /** The instance the getter answers for. */
-  first: RequestContextDeps;
-  /** A second instance attached here: requests get their own property. */
-  shared: boolean;
-}
-
-const prototypes = new WeakMap<object, SharedPrototype>();
-
-/** The framework's request prototype above Node's, or `undefined` for a plain Node request. */
-function frameworkPrototype(req: IncomingMessage): object | undefined {
-  let prototype: unknown = Object.getPrototypeOf(req);
-  if (prototype === IncomingMessage.prototype) return undefined;
-  while (typeof prototype === 'object' && prototype !== null) {
-    const parent: unknown = Object.getPrototypeOf(prototype);
-    if (parent === IncomingMessage.prototype) return prototype;
-    prototype = parent;
-  }
-  return undefined; // not a Node request at all (a test's stand-in): an own property it is
-}
-
-function installGetter(prototype: object, deps: RequestContextDeps): SharedPrototype {
-  const entry: SharedPrototype = { first: deps, shared: false };
-  prototypes.set(prototype, entry);
-  Object.defineProperty(prototype, 'sovendus', {
-    configurable: true,
-    get(this: IncomingMessage) {
-      return new RequestContext(this, entry.first);
-    },
-    // A shop (or a test) that sets `req.sovendus` itself gets what it set, as before.
-    set(this: IncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'sovendus', {
-        value,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    },
-  });
-  return entry;
-}
-
-// The prototype last looked up, and what it holds: one comparison on nearly every request.
-let lastPrototype: object | undefined;
-let lastEntry: SharedPrototype | undefined;
-
-/**
- * Makes `req.sovendus` answer for `deps`, unless a capture or convert already did. `res` is
- * kept only by a context the request holds itself: an Express request has `req.res`.
- */
-export function attachRequestContext(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: RequestContextDeps,
-): void {
-  const immediate: unknown = Object.getPrototypeOf(req);
-  let entry = immediate === lastPrototype ? lastEntry : undefined;
-  if (entry === undefined) {
-    const prototype = frameworkPrototype(req);
-    if (prototype !== undefined) {
-      entry = prototypes.get(prototype) ?? installGetter(prototype, deps);
-      lastPrototype = immediate as object;
-      lastEntry = entry;
-    }
-  }
-  const target = req as WithContext;
-  if (entry === undefined) {
-    target.sovendus ??= new RequestContext(req, deps, res);
-    return;
-  }
-  if (entry.first === deps && !entry.shared) return;
-  entry.shared = true;
-  // Through the prototype's setter: an own property, which the getter no longer answers for.
-  if (!Object.hasOwn(req, 'sovendus')) target.sovendus = new RequestContext(req, deps, res);
-}
-
-/**
- * `attachRequestContext`, then `req.sovendus` itself: for the convert middleware, which uses it.
- * The capture only attaches: on a request that inherits the getter, reading `req.sovendus` would
- * make a context object that nobody uses, on every request.
- */
-export function attachAndGetRequestContext(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: RequestContextDeps,
-): SovendusRequestContext {
-  attachRequestContext(req, res, deps);
-  // Unset only where the shop itself set `req.sovendus = undefined`.
-  return (req as WithContext).sovendus ?? new RequestContext(req, deps, res);
 }

@@ -33,10 +33,17 @@ export interface SessionAccess {
    */
   setupFailed(error: unknown): SovendusError;
   /**
-   * Whether this request's session captured a token at some time (it may have been sent since,
-   * or its save may still be under way). `false` where that cannot be known (`getSessionKey`).
+   * Whether this request's session captured a token or a voucher code at some time (it may have
+   * been used up since, or its save may still be under way). `false` where that cannot be known
+   * (`getSessionKey`).
    */
   captured(req: IncomingMessage): boolean;
+  /**
+   * Whether the store may hold a token or voucher code for this request's session: under
+   * express-session only once it captured one (so that a visitor who never landed from
+   * Sovendus costs no store call); with `getSessionKey`, always, as that cannot be known.
+   */
+  mayHold(req: IncomingMessage): boolean;
   /** Makes sure the session outlives this request, and the token outlives the session id. */
   keep(req: IncomingMessage, res: ServerResponse): void;
   /**
@@ -106,6 +113,11 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
     );
   };
 
+  const captured = (req: IncomingMessage) => {
+    const { session } = req as ExpressSessionRequest;
+    return session?.[KEY_FIELD] !== undefined || carriedKeys.has(req);
+  };
+
   return {
     setupFailed: logOnce(log),
     keyOf(req) {
@@ -115,10 +127,8 @@ function expressSession(ttlSeconds: number, log: Log): SessionAccess {
       }
       return session[KEY_FIELD] ?? carriedKeys.get(req) ?? sessionID;
     },
-    captured(req) {
-      const { session } = req as ExpressSessionRequest;
-      return session?.[KEY_FIELD] !== undefined || carriedKeys.has(req);
-    },
+    captured,
+    mayHold: captured,
     keep(req, res) {
       const request = req as ExpressSessionRequest;
       const { session, sessionID } = request;
@@ -158,6 +168,7 @@ export function sessionAccess(
     },
     setupFailed: logOnce(options.log),
     captured: () => false,
+    mayHold: () => true,
     keep: () => undefined,
     watch: () => undefined,
   };

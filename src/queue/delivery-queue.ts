@@ -37,6 +37,11 @@ export interface QueuedConversion {
 export interface QueuedRedemption extends Redemption {
   /** Tells the kinds apart. */
   kind: 'redemption';
+  /**
+   * The session whose voucher code (from a Sovendus link) this is: the code is deleted from it
+   * once the redemption is accepted, unless a newer link replaced it.
+   */
+  sessionKey?: string | undefined;
 }
 
 /**

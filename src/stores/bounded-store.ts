@@ -1,10 +1,36 @@
 import { SovendusStoreError } from '../errors.js';
 import type { TokenStore } from '../types.js';
 import type { StoreBreaker } from './store-breaker.js';
-import { tokenAnswer } from './store-answers.js';
+import { couponCodeAnswer, tokenAnswer } from './store-answers.js';
 
-/** The store calls a request makes outside the claims: saving and reading tokens. */
-export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken' | 'deleteToken'>;
+/** A session's voucher code (of a Sovendus link), through a bounded store. */
+export interface CouponCodeCalls {
+  /** `TokenStore.saveCouponCode`. */
+  save: (sessionKey: string, couponCode: string, ttlSeconds: number) => Promise<void>;
+  /** `TokenStore.getCouponCode`: a code held to the rule it was saved by, never `null`. */
+  get: (sessionKey: string) => Promise<string | undefined>;
+  /** `TokenStore.deleteCouponCode`. */
+  delete: (sessionKey: string, couponCode?: string) => Promise<void>;
+}
+
+/**
+ * The store calls a request makes outside the claims: saving, reading and deleting tokens, and
+ * `couponCodes` when the store keeps voucher codes (all three of its methods, which only work
+ * together; else `undefined`).
+ */
+export type BoundedStore = Pick<TokenStore, 'saveToken' | 'getToken' | 'deleteToken'> & {
+  couponCodes: CouponCodeCalls | undefined;
+};
+
+/** A store that keeps voucher codes. */
+type CouponCodeStore = TokenStore &
+  Required<Pick<TokenStore, 'saveCouponCode' | 'getCouponCode' | 'deleteCouponCode'>>;
+
+/** Whether a store keeps voucher codes: it has the three methods, which only work together. */
+const keepsCouponCodes = (store: TokenStore): store is CouponCodeStore =>
+  typeof store.saveCouponCode === 'function' &&
+  typeof store.getCouponCode === 'function' &&
+  typeof store.deleteCouponCode === 'function';
 
 /**
  * `store` through its breaker, with no call holding a shop request longer than `timeoutMs` (the
@@ -46,5 +72,18 @@ export function boundStore(
       deleteToken: (key: string) =>
         bounded('delete the token', async () => store.deleteToken?.(key)),
     }),
+    couponCodes: keepsCouponCodes(store)
+      ? {
+          save: (key, couponCode, ttl) =>
+            bounded('save the voucher code', () => store.saveCouponCode(key, couponCode, ttl)),
+          // Held to the rule it was saved by: it goes to Sovendus and onto the shop's pages.
+          get: (key) =>
+            bounded('read the voucher code', async () =>
+              couponCodeAnswer(await store.getCouponCode(key)),
+            ),
+          delete: (key, couponCode) =>
+            bounded('delete the voucher code', () => store.deleteCouponCode(key, couponCode)),
+        }
+      : undefined,
   };
 }

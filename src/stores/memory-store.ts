@@ -3,14 +3,14 @@ import type { ClaimLease, ClaimOutcome, ConsumedToken, StoredToken, TokenStore }
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /**
-   * The most tokens (and, separately, claims) kept at once; past it the oldest are dropped,
-   * so a flood of landing requests cannot exhaust memory. Default `10000`.
+   * The most tokens (and, separately, voucher codes and claims) kept at once; past it the
+   * oldest are dropped, so a flood of landing requests cannot exhaust memory. Default `10000`.
    */
   maxEntries?: number;
   /**
-   * The most bytes of tokens (and, separately, of claims) kept at once, by an estimate: each
-   * entry counts its key's and its strings' characters (two bytes each for a key beyond
-   * Latin-1) and 200 bytes for the objects around them. Past it the oldest are dropped:
+   * The most bytes of tokens (and, separately, of voucher codes and of claims) kept at once, by
+   * an estimate: each entry counts its key's and its strings' characters (two bytes each for a
+   * key beyond Latin-1) and 200 bytes for the objects around them. Past it the oldest are dropped:
    * `maxEntries` alone let 10,000 tokens under 8 KB session keys take 85 MB. Default
    * `8388608` (8 MiB), which holds the default 10,000 tokens of usual size (about 290 bytes
    * each), or about 1,000 under 8 KB keys.
@@ -122,13 +122,14 @@ class ExpiringMap<T> {
  * tests. Tokens vanish on restart and are not shared between instances; use
  * `RedisTokenStore` in production.
  *
- * Tokens and claims are bounded apart, so a flood of landings (tokens) can never drop a claim
- * that keeps a conversion from going out twice. Among tokens, the oldest written goes first:
+ * Tokens, voucher codes and claims are bounded apart, so a flood of landings (tokens, codes)
+ * can never drop a claim that keeps a conversion from going out twice. Among tokens, the oldest written goes first:
  * the store cannot tell a bot's landing from a visitor's, so enough landings drop a visitor's
  * token before their checkout (see docs/hardening.md).
  */
 export class MemoryTokenStore implements TokenStore {
   readonly #tokens: ExpiringMap<StoredToken>;
+  readonly #couponCodes: ExpiringMap<string>;
   readonly #claims: ExpiringMap<Held | typeof COMPLETED>;
   readonly #now: () => number;
 
@@ -143,6 +144,7 @@ export class MemoryTokenStore implements TokenStore {
       bounds,
       ({ token, productId }) => stringBytes(token) + stringBytes(productId),
     );
+    this.#couponCodes = new ExpiringMap(bounds, stringBytes);
     this.#claims = new ExpiringMap(bounds, (claim) =>
       claim === COMPLETED ? 0 : stringBytes(claim.owner),
     );
@@ -169,6 +171,22 @@ export class MemoryTokenStore implements TokenStore {
   }
   deleteToken(sessionKey: string): Promise<void> {
     this.#tokens.delete(sessionKey);
+    return Promise.resolve();
+  }
+
+  saveCouponCode(sessionKey: string, couponCode: string, ttlSeconds: number): Promise<void> {
+    this.#couponCodes.set(sessionKey, couponCode, ttlSeconds * 1000);
+    return Promise.resolve();
+  }
+
+  getCouponCode(sessionKey: string): Promise<string | undefined> {
+    return Promise.resolve(this.#couponCodes.get(sessionKey));
+  }
+
+  deleteCouponCode(sessionKey: string, couponCode?: string): Promise<void> {
+    if (couponCode === undefined || this.#couponCodes.get(sessionKey) === couponCode) {
+      this.#couponCodes.delete(sessionKey);
+    }
     return Promise.resolve();
   }
 

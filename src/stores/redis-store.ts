@@ -88,6 +88,12 @@ return { raw, acquire(claims) }`;
 const DELETE_TOKEN = `redis.call('DEL', KEYS[1])
 return 0`;
 
+// A session's voucher code, used up by its redemption (ARGV[1]: only while it is still that
+// code, so that a newer voucher link survives) or forgotten (no ARGV). One key, as above.
+const DELETE_COUPON_CODE = `
+if #ARGV == 0 or redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`;
+
 const CLAIM_OUTCOMES: readonly ClaimOutcome[] = ['acquired', 'held', 'completed', 'resumed'];
 
 /** The claim names `claimKeysOf` makes, with the slots the session script fills in. */
@@ -173,8 +179,9 @@ function parseStoredToken(raw: string | null): StoredToken | undefined {
 
 /**
  * Keeps tokens in Redis, shared by every instance of the shop. Keys:
- * `{prefix}token:{sessionKey}` (JSON `[token, productId, capturedAt]`, with the token's TTL) and `{prefix}claim:{id}` (the
- * send claims that make each conversion and redemption go out once).
+ * `{prefix}token:{sessionKey}` (JSON `[token, productId, capturedAt]`, with the token's TTL),
+ * `{prefix}coupon:{sessionKey}` (a voucher link's code, as it is, with the same TTL) and
+ * `{prefix}claim:{id}` (the send claims that make each conversion and redemption go out once).
  */
 export class RedisTokenStore implements TokenStore {
   readonly #redis: RedisCommands;
@@ -191,6 +198,14 @@ export class RedisTokenStore implements TokenStore {
 
   #tokenKey(sessionKey: string): string {
     return `${this.#prefix}token:${sessionKey}`;
+  }
+
+  /**
+   * A key of its own, not a field of the token's entry: the two are used up apart (a conversion
+   * deletes its token whole, by the entry's start), and a session may hold a code and no token.
+   */
+  #couponCodeKey(sessionKey: string): string {
+    return `${this.#prefix}coupon:${sessionKey}`;
   }
 
   #claimKey(key: string): string {
@@ -216,6 +231,19 @@ export class RedisTokenStore implements TokenStore {
 
   async deleteToken(sessionKey: string): Promise<void> {
     await this.#redis.eval(DELETE_TOKEN, [this.#tokenKey(sessionKey)], []);
+  }
+
+  async saveCouponCode(sessionKey: string, couponCode: string, ttlSeconds: number): Promise<void> {
+    await this.#redis.set(this.#couponCodeKey(sessionKey), couponCode, { ms: ttlSeconds * 1000 });
+  }
+
+  async getCouponCode(sessionKey: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#couponCodeKey(sessionKey))) ?? undefined;
+  }
+
+  async deleteCouponCode(sessionKey: string, couponCode?: string): Promise<void> {
+    const args = couponCode === undefined ? [] : [couponCode];
+    await this.#redis.eval(DELETE_COUPON_CODE, [this.#couponCodeKey(sessionKey)], args);
   }
 
   async acquireClaims(

@@ -1,3 +1,4 @@
+import { checkCouponCode } from '../coupons/coupon-code.js';
 import type { ClaimOutcome, SessionClaims, StoredToken } from '../types.js';
 
 /*
@@ -37,6 +38,18 @@ export function tokenAnswer(value: unknown): StoredToken | undefined {
     throw malformed('getToken', 'a StoredToken ({ token, productId, capturedAt }) or none');
   }
   return entry;
+}
+
+/**
+ * `getCouponCode`'s answer: a voucher code, or `undefined` for none (`null` too). The code goes
+ * to Sovendus, into the shop's voucher field and its pages, so it is held to the rule it was
+ * saved by, as a code the shop reports is.
+ */
+export function couponCodeAnswer(value: unknown): string | undefined {
+  if (isNone(value)) return undefined;
+  const checked = checkCouponCode(value);
+  if (!checked.ok) throw malformed('getCouponCode', 'a voucher code or none');
+  return checked.value;
 }
 
 /** `acquireClaims`'s answer: one of the four outcomes. */

@@ -152,15 +152,20 @@ export function createStoreBreaker(
   };
   // Optional in a store: kept absent when it is, so that the ledger reads, then claims.
   const sessionClaims = store.acquireSessionClaims?.bind(store);
+  // Optional too; deleting a redeemed voucher code settles a send made, so it is never refused.
+  const deleteCouponCode = store.deleteCouponCode?.bind(store);
   return {
-    store:
-      sessionClaims === undefined
-        ? guarded
-        : {
-            ...guarded,
-            acquireSessionClaims: (sessionKey, claimKeysOf, owner, lease) =>
-              starting(() => sessionClaims(sessionKey, claimKeysOf, owner, lease)),
-          },
+    store: {
+      ...guarded,
+      ...(sessionClaims && {
+        acquireSessionClaims: (sessionKey, claimKeysOf, owner, lease) =>
+          starting(() => sessionClaims(sessionKey, claimKeysOf, owner, lease)),
+      }),
+      ...(deleteCouponCode && {
+        deleteCouponCode: (sessionKey, couponCode) =>
+          watched(() => deleteCouponCode(sessionKey, couponCode), false),
+      }),
+    },
     start: starting,
     state: () => state,
     pendingCalls: () => pending,

@@ -46,8 +46,12 @@ export interface ShopOptions extends Partial<SovendusOptions> {
 /**
  * The smallest shop that uses the package as the README says: session, capture on every
  * request, convert on checkout, and a route that calls `req.sovendus.complete()` itself.
+ * `routes` adds a test's own, before the shop's pages.
  */
-export function createShop(options: ShopOptions): { app: Express; sovendus: Sovendus } {
+export function createShop(
+  options: ShopOptions,
+  routes: (app: Express) => void = () => undefined,
+): { app: Express; sovendus: Sovendus } {
   const { saveUninitialized = false, ...sovendusOptions } = options;
   const sovendus = createSovendus({
     productId: PRODUCT_ID,
@@ -88,6 +92,10 @@ export function createShop(options: ShopOptions): { app: Express; sovendus: Sove
   app.get('/token', async (req, res) => {
     res.json({ token: (await req.sovendus.getToken()) ?? null });
   });
+  app.get('/coupon', async (req, res) => {
+    res.json({ couponCode: (await req.sovendus.getCouponCode()) ?? null });
+  });
+  routes(app);
   app.all('/{*path}', (_req, res) => {
     res.send('shop page');
   });
