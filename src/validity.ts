@@ -28,3 +28,17 @@ export const invalid = <Problem = string>(problem: Problem): Invalid<Problem> =>
   ok: false,
   problem,
 });
+
+/** Something looked for in the request (a query parameter, a cookie): absent, or found and checked. */
+export type Found<T = string> = { found: false } | ({ found: true } & Checked<T>);
+
+/**
+ * `found` held to `check`. A value that passes unchanged is answered as the same object: this
+ * runs on every landing that carries a token.
+ */
+export function checkFound<T>(found: Found<T>, check: (value: T) => Checked<T>): Found<T> {
+  if (!found.found || !found.ok) return found;
+  const checked = check(found.value);
+  if (!checked.ok) return { found: true, ok: false, problem: checked.problem };
+  return checked.value === found.value ? found : { found: true, ok: true, value: checked.value };
+}

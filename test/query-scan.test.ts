@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
-import { readQueryToken, type QueryToken } from '../src/middleware/query-token.js';
+import { readQueryToken } from '../src/middleware/query-token.js';
+import type { Found } from '../src/validity.js';
 import { checkToken } from '../src/conversion/token.js';
 import { createShop, TEST_TOKEN } from './support/shop.js';
 import { countWork, repeatTo } from './support/work-count.js';
@@ -108,7 +109,7 @@ describe('the query scan', () => {
  * parameter, and a second pair whose key is exactly the name is a repeated one: both are
  * rejected at once. A pair without `=` has the empty value.
  */
-function readPairByPair(url: string, name: string): QueryToken {
+function readPairByPair(url: string, name: string): Found {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return { found: false };
   let value: string | undefined;

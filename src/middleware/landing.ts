@@ -1,9 +1,9 @@
 import { checkToken } from '../conversion/token.js';
 import { checkCouponCode } from '../coupons/coupon-code.js';
-import { invalid, type Checked } from '../validity.js';
+import { checkFound, invalid, type Checked, type Found } from '../validity.js';
 import { COUPON_COOKIE, TOKEN_COOKIE } from './expire-cookies.js';
 import { probeFor } from './landing-probe.js';
-import { readQueryParam } from './query-token.js';
+import { readQueryParam, readQueryToken } from './query-token.js';
 import { readCookie } from './request-cookie.js';
 
 /** The parameter of a Sovendus voucher link; the browser script keeps it as a cookie of that name. */
@@ -47,15 +47,13 @@ export interface LandingReader {
 
 const ABSENT: Carried = { found: false };
 
-type Found = { found: false } | ({ found: true } & Checked<string>);
-
-/** A value found in the query or a cookie, checked by `check`. */
-const carried = (
-  found: Found,
-  fromCookie: boolean,
-  check: (value: string) => Checked<string>,
-): Carried =>
-  found.found ? { found: true, fromCookie, ...(found.ok ? check(found.value) : found) } : ABSENT;
+/** Where an already checked value was found. A literal, not a spread: every tokened landing. */
+const carried = (found: Found, fromCookie: boolean): Carried => {
+  if (!found.found) return ABSENT;
+  return found.ok
+    ? { found: true, fromCookie, ok: true, value: found.value }
+    : { found: true, fromCookie, ok: false, problem: found.problem };
+};
 
 /** A voucher code's reading problem (repeated, bad encoding...) names where it was found. */
 const named = (where: string, found: Found): Found =>
@@ -70,7 +68,8 @@ const IN_COOKIE = `the ${COUPON_COOKIE} cookie`;
  */
 const codeFrom = (found: Found, fromCookie: boolean): Carried => {
   const where = fromCookie ? IN_COOKIE : COUPON_PARAM;
-  return carried(named(where, found), fromCookie, (value) => checkCouponCode(value, where));
+  const check = (value: string) => checkCouponCode(value, where);
+  return carried(checkFound(named(where, found), check), fromCookie);
 };
 
 /** The landing reader of a Sovendus instance: what it looks for is fixed at set-up. */
@@ -94,11 +93,11 @@ export function landingReader(options: LandingOptions): LandingReader {
       );
     },
     read(url, cookieHeader, readCookies) {
-      let token = tokens ? carried(readQueryParam(url, queryParam), false, checkToken) : ABSENT;
+      let token = tokens ? carried(readQueryToken(url, queryParam), false) : ABSENT;
       let couponCode = couponCodes ? codeFrom(readQueryParam(url, COUPON_PARAM), false) : ABSENT;
       if (browserCookie && readCookies) {
         if (tokens && !token.found) {
-          token = carried(readCookie(cookieHeader, TOKEN_COOKIE), true, checkToken);
+          token = carried(checkFound(readCookie(cookieHeader, TOKEN_COOKIE), checkToken), true);
         }
         if (couponCodes && !couponCode.found) {
           couponCode = codeFrom(readCookie(cookieHeader, COUPON_COOKIE), true);

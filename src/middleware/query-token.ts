@@ -1,12 +1,9 @@
 import { checkToken } from '../conversion/token.js';
-import { invalid, type Checked } from '../validity.js';
+import { checkFound, invalid, type Found } from '../validity.js';
 
-/** A parameter of a URL: absent, or present and checked (valid, or why not). */
-export type QueryToken = { found: false } | ({ found: true } & Checked<string>);
-
-const NOT_FOUND: QueryToken = { found: false };
-const REPEATED: QueryToken = { found: true, ...invalid('the parameter is repeated') };
-const NESTED: QueryToken = { found: true, ...invalid('the parameter is nested or an array') };
+const NOT_FOUND: Found = { found: false };
+const REPEATED: Found = { found: true, ...invalid('the parameter is repeated') };
+const NESTED: Found = { found: true, ...invalid('the parameter is nested or an array') };
 
 const AMPERSAND = 0x26;
 const EQUALS = 0x3d;
@@ -16,12 +13,8 @@ const FIVE = 0x35;
 const LOWER_B = 0x62;
 
 /** The token parameter `name` of a raw request URL, read as `readQueryParam` does, and checked. */
-export function readQueryToken(url: string, name: string): QueryToken {
-  const found = readQueryParam(url, name);
-  if (!found.found || !found.ok) return found;
-  const checked = checkToken(found.value);
-  // The valid answer is the one just read: no second object on every tokened landing.
-  return checked.ok ? found : { found: true, ...checked };
+export function readQueryToken(url: string, name: string): Found {
+  return checkFound(readQueryParam(url, name), checkToken);
 }
 
 /**
@@ -40,7 +33,7 @@ export function readQueryToken(url: string, name: string): QueryToken {
  * starts inside another one can never start a pair, and the next search may begin where the last
  * occurrence ends.
  */
-export function readQueryParam(url: string, name: string): QueryToken {
+export function readQueryParam(url: string, name: string): Found {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return NOT_FOUND;
   // The fast path for nearly every request: one substring search, no allocation.

@@ -1,11 +1,8 @@
-import { invalid, valid, type Checked } from '../validity.js';
+import { invalid, valid, type Found } from '../validity.js';
 
-/** One cookie of a request: absent, or present and percent-decoded (or why it cannot be read). */
-export type RequestCookie = { found: false } | ({ found: true } & Checked<string>);
-
-const NOT_FOUND: RequestCookie = { found: false };
-const REPEATED: RequestCookie = { found: true, ...invalid('the cookie is repeated') };
-const BAD_ENCODING: RequestCookie = {
+const NOT_FOUND: Found = { found: false };
+const REPEATED: Found = { found: true, ...invalid('the cookie is repeated') };
+const BAD_ENCODING: Found = {
   found: true,
   ...invalid('it is not valid percent-encoding'),
 };
@@ -34,7 +31,7 @@ const isBlank = (code: number) => code === SPACE || code === TAB;
  * name (no `;`, `=` or blanks), so an occurrence that starts inside another one can never start
  * a pair, and the next search may begin where the last occurrence ends.
  */
-export function readCookie(header: string | undefined, name: string): RequestCookie {
+export function readCookie(header: string | undefined, name: string): Found {
   if (header === undefined) return NOT_FOUND;
   let at = header.indexOf(name);
   if (at === -1) return NOT_FOUND;
