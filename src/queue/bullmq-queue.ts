@@ -154,7 +154,7 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
    * runs; tokens and voucher codes shortened to 8 characters, no e-mail hash, no session.
    * `limit`: how many at most, 1 to 10,000; default 100.
    */
-  listDead(options: { limit?: number } = {}): Promise<DeadLetter[]> {
+  listDead(options: { limit?: number | undefined } = {}): Promise<DeadLetter[]> {
     return listDeadLetters(this.#queue, options.limit ?? 100);
   }
 
