@@ -32,6 +32,8 @@ const PEERS = [
   'connect-redis',
   'supertest',
   '@types',
+  // docs/queue.md's bull-board recipe: dev dependencies, only for the check.
+  '@bull-board',
 ];
 
 /** A compiler error, placed in the Markdown file the snippet came from. */
