@@ -1,17 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { BullMQDeliveryQueue, type DeadLetter } from '../src/bullmq.js';
-import {
-  createSovendus,
-  deliveryId,
-  RedisTokenStore,
-  type QueuedDelivery,
-  type Sovendus,
-  type SovendusEvents,
-  type SovendusOptions,
-} from '../src/index.js';
+import type { BullMQDeliveryQueue, DeadLetter } from '../src/bullmq.js';
+import { deliveryId, type QueuedDelivery } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
+import { nextEvent, queueConnection, queuedInstance, testQueue } from './support/queue.js';
+import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { API_KEY, freshTestToken, PRODUCT_ID } from './support/shop.js';
 import { eventually } from './support/wait-for.js';
 
@@ -41,45 +34,19 @@ beforeEach(() => {
   api.reset();
 });
 
-const { hostname, port } = new URL(testRedisUrl());
-const connection = { host: hostname, port: Number(port) };
-
-/** A queue under this run's key prefix, with fast retries. */
-function queueNamed(name: string) {
-  return new BullMQDeliveryQueue({
-    connection,
-    name,
-    prefix: `${redis.prefix}bull`,
-    firstRetryDelayMs: 20,
-  });
-}
+const connection = queueConnection();
+const queueNamed = (name: string) => testQueue(redis, name);
+const next = nextEvent;
 
 /** An instance whose worker delivers from the queue `name`, with `apiKey`. */
-function instance(name: string, apiKey: string, options: Partial<SovendusOptions> = {}) {
+function instance(name: string, apiKey: string) {
   const queue = queueNamed(name);
-  const sovendus = createSovendus({
-    productId: PRODUCT_ID,
+  const sovendus = queuedInstance(redis, api, queue, {
     apiKey,
-    apiBaseUrl: api.url,
     coupons: { trafficSourceNumber: 1234, apiBaseUrl: api.url },
-    store: new RedisTokenStore({ client: redis.client, prefix: redis.prefix }),
-    queue,
-    retry: { attempts: 1 },
-    storeTimeoutMs: 10_000,
-    timeoutMs: 10_000,
-    ...options,
   });
   opened.push(sovendus);
   return { sovendus, queue };
-}
-
-function next<E extends keyof SovendusEvents>(sovendus: Sovendus, event: E) {
-  return new Promise<SovendusEvents[E]>((resolve) => {
-    const off = sovendus.on(event, (payload) => {
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 /** Waits until the queue holds `count` dead letters, and returns them. */
