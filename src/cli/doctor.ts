@@ -106,7 +106,7 @@ async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
       : {
           name: 'queue',
           ok: false,
-          message: `${counts}: dead conversions ran out of retries or were refused (see the failed jobs)`,
+          message: `${counts}: dead deliveries ran out of retries or were refused (sovendus-express dead list shows why)`,
         };
   } catch (error) {
     return { name: 'queue', ok: false, message: `cannot read the queue: ${cause(error)}` };

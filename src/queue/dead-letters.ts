@@ -168,6 +168,11 @@ async function findDead(
   queue: Queue,
   ids: readonly string[] | 'all',
 ): Promise<{ found: Map<string, string>; notFound: string[] }> {
+  // Typed for TypeScript callers; checked for JavaScript ones.
+  const given: unknown = ids;
+  if (given !== 'all' && !Array.isArray(given)) {
+    throw new TypeError("ids must be an array of dead letter ids, or 'all'");
+  }
   const jobIds = await queue.getRanges(['failed'], 0, -1);
   const byId = new Map(jobIds.map((jobId) => [deadLetterIdOf(jobId), jobId]));
   if (ids === 'all') return { found: byId, notFound: [] };
