@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Job, Queue } from 'bullmq';
 import { isProductId } from '../config/fields.js';
 import { checkToken, maskToken } from '../conversion/token.js';
 import type { SovendusError, SovendusErrorCode } from '../errors.js';
@@ -47,6 +46,32 @@ export interface DeadLettersHandled {
   handled: string[];
   /** Ids given that name no dead letter (any more): a mistyped id, or one handled meanwhile. */
   notFound: string[];
+}
+
+/**
+ * What this module reads of a failed BullMQ job, and does with it: described, not imported, so
+ * that the package's declarations need no bullmq types (it is an optional peer dependency).
+ */
+export interface FailedJob {
+  id?: string | undefined;
+  data: unknown;
+  timestamp: number;
+  finishedOn?: number | undefined;
+  attemptsMade: number;
+  failedReason: string;
+  retry(
+    state: 'failed',
+    options: { resetAttemptsMade: boolean; resetAttemptsStarted: boolean },
+  ): Promise<void>;
+  isFailed(): Promise<boolean>;
+  remove(): Promise<void>;
+}
+
+/** What this module asks of a BullMQ queue (a `Queue` is one): its failed set. */
+export interface FailedSet {
+  getFailed(start: number, end: number): Promise<FailedJob[]>;
+  getRanges(types: 'failed'[], start: number, end: number): Promise<string[]>;
+  getJob(jobId: string): Promise<FailedJob | undefined>;
 }
 
 /** What a dead letter's id looks like. */
@@ -134,7 +159,7 @@ function readDelivery(data: unknown): Omit<DeadLetter, 'id' | 'runs' | 'code' | 
 }
 
 /** A failed job as a dead letter. Never throws, whatever the job holds. */
-export function readDeadLetter(job: Job): DeadLetter {
+export function readDeadLetter(job: FailedJob): DeadLetter {
   const data: unknown = job.data;
   const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   // Whatever of them a reason might quote: the token, the e-mail hash, the session key.
@@ -154,18 +179,18 @@ export function readDeadLetter(job: Job): DeadLetter {
 }
 
 /** The newest `limit` dead letters, newest first. */
-export async function listDeadLetters(queue: Queue, limit: number): Promise<DeadLetter[]> {
+export async function listDeadLetters(queue: FailedSet, limit: number): Promise<DeadLetter[]> {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LISTED) {
     throw new RangeError(`limit must be a whole number from 1 to ${MAX_LISTED}`);
   }
-  const jobs = (await queue.getFailed(0, limit - 1)) as (Job | undefined)[];
+  const jobs: (FailedJob | undefined)[] = await queue.getFailed(0, limit - 1);
   // A job removed between the read of the ids and of the jobs comes back empty.
   return jobs.filter((job) => job !== undefined).map(readDeadLetter);
 }
 
 /** The job ids of the dead letters `ids` names (all of them: `all`), and the ids that name none. */
 async function findDead(
-  queue: Queue,
+  queue: FailedSet,
   ids: readonly string[] | 'all',
 ): Promise<{ found: Map<string, string>; notFound: string[] }> {
   // Typed for TypeScript callers; checked for JavaScript ones.
@@ -188,9 +213,9 @@ async function findDead(
 
 /** Handles each dead letter found with `handle`; one it could not handle (gone meanwhile) is not found. */
 async function handleDead(
-  queue: Queue,
+  queue: FailedSet,
   ids: readonly string[] | 'all',
-  handle: (job: Job) => Promise<boolean>,
+  handle: (job: FailedJob) => Promise<boolean>,
 ): Promise<DeadLettersHandled> {
   const { found, notFound } = await findDead(queue, ids);
   const handled: string[] = [];
@@ -207,7 +232,7 @@ async function handleDead(
  * through the claims, as any queued delivery, so one already sent is not sent again.
  */
 export function retryDeadLetters(
-  queue: Queue,
+  queue: FailedSet,
   ids: readonly string[] | 'all',
 ): Promise<DeadLettersHandled> {
   return handleDead(queue, ids, async (job) => {
@@ -218,7 +243,10 @@ export function retryDeadLetters(
 }
 
 /** Deletes dead letters for good. */
-export function dropDeadLetters(queue: Queue, ids: readonly string[]): Promise<DeadLettersHandled> {
+export function dropDeadLetters(
+  queue: FailedSet,
+  ids: readonly string[],
+): Promise<DeadLettersHandled> {
   return handleDead(queue, ids, async (job) => {
     // A dead letter retried meanwhile is a delivery again: it is not dropped.
     if (!(await job.isFailed())) return false;

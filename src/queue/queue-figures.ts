@@ -1,5 +1,3 @@
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { jobKindOf } from './job-ids.js';
 
 /*
@@ -46,6 +44,22 @@ export interface QueueFigures {
   deadLetters: JobCounts;
 }
 
+/**
+ * What the figures read of a BullMQ queue (a `Queue` is one): described, not imported, so that
+ * the package's declarations need no bullmq or ioredis types (optional peer dependencies).
+ */
+export interface JobSets {
+  /** BullMQ's client: an ioredis one, of which only this is used. */
+  readonly client: Promise<unknown>;
+  toKey(type: string): string;
+  getRanges(types: string[], start: number, end: number): Promise<string[]>;
+}
+
+/** What of the client is used: the ids of a sorted set within a range of scores. */
+interface ScoredIds {
+  zrangebyscore(key: string, min: number, max: string): Promise<string[]>;
+}
+
 const HOUR_MS = 3600 * 1000;
 
 function countByKind(jobIds: readonly string[]): JobCounts {
@@ -60,9 +74,9 @@ function countByKind(jobIds: readonly string[]): JobCounts {
 }
 
 /** The queue's figures now (`at`, milliseconds since the epoch). */
-export async function readQueueFigures(queue: Queue, at: number): Promise<QueueFigures> {
-  // BullMQ's client is an ioredis one; its own interface only names the commands it uses.
-  const client = (await queue.client) as unknown as Pick<Redis, 'zrangebyscore'>;
+export async function readQueueFigures(queue: JobSets, at: number): Promise<QueueFigures> {
+  // BullMQ's client is an ioredis one; BullMQ's own type of it names only what BullMQ uses.
+  const client = (await queue.client) as ScoredIds;
   const since = at - HOUR_MS;
   const [done, dead, waiting, running, delayed, deadLetters] = await Promise.all([
     client.zrangebyscore(queue.toKey('completed'), since, '+inf'),
