@@ -6,3 +6,5 @@ export {
   type BullMQConnectionOptions,
   type BullMQDeliveryQueueOptions,
 } from './queue/bullmq-queue.js';
+export { DEAD_LETTER_ID, type DeadLetter, type DeadLettersHandled } from './queue/dead-letters.js';
+export type { JobCounts, QueueFigures } from './queue/queue-figures.js';

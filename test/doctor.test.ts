@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
@@ -12,51 +11,7 @@ import {
 } from './support/redis-server.js';
 import { alteredEchoes, expectNoKeyPiece } from './support/key-echoes.js';
 import { API_KEY, PRODUCT_ID } from './support/shop.js';
-
-/** The built `sovendus-express` bin (npm test builds before jest), run as a user would. */
-const BIN = resolve(__dirname, '../dist/cjs/cli/main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A command line that runs the bin: the program, and the arguments before the bin's own. */
-type Runner = [program: string, ...leading: string[]];
-
-const byNode: Runner = [process.execPath, BIN];
-
-/**
- * The bin as npm installs it: a symlink in node_modules/.bin, which the system runs with the
- * interpreter its first line names (`#!/usr/bin/env node`). Run that way here, as the kernel
- * would, so that the test does not depend on the execute bit (the build's concern).
- */
-function byShim(folder: string): Runner {
-  const shim = join(folder, 'node_modules/.bin/sovendus-express');
-  mkdirSync(join(folder, 'node_modules/.bin'), { recursive: true });
-  symlinkSync(BIN, shim);
-  const [shebang = ''] = readFileSync(BIN, 'utf8').split('\n');
-  const [program = '', ...interpreterArgs] = shebang.replace(/^#!/, '').trim().split(/\s+/);
-  return [program, ...interpreterArgs, shim];
-}
-
-function doctor(args: string[], env: Record<string, string>, runner = byNode): Promise<Run> {
-  const inherited = Object.entries(process.env).filter(
-    ([name]) => !name.startsWith('SOVENDUS_') && name !== 'REDIS_URL',
-  );
-  const [program, ...leading] = runner;
-  return new Promise((done) => {
-    execFile(
-      program,
-      [...leading, ...args],
-      { env: { ...Object.fromEntries(inherited), ...env } },
-      (error, stdout, stderr) => {
-        done({ code: error ? Number(error.code) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+import { byNode, byShim, runBin, type Runner } from './support/bin.js';
 
 interface Report {
   ok: boolean;
@@ -88,7 +43,7 @@ beforeEach(() => {
 
 describe('sovendus-express doctor', () => {
   it('passes every check, and sends one test conversion, when all is well', async () => {
-    const run = await doctor(['doctor', '--send-test', '--json'], env);
+    const run = await runBin(['doctor', '--send-test', '--json'], env);
     const report = JSON.parse(run.stdout) as Report;
     expect(run.code).toBe(0);
     expect(report.ok).toBe(true);
@@ -103,7 +58,7 @@ describe('sovendus-express doctor', () => {
   });
 
   it('prints the settings with the API key masked to its last 4 characters', async () => {
-    const run = await doctor(['doctor'], env);
+    const run = await runBin(['doctor'], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/SOVENDUS_API_KEY\s+••••-PQR/);
     expect(run.stdout).toMatch(/SOVENDUS_TIMEOUT_MS\s+2000 \(default\)/);
@@ -114,7 +69,7 @@ describe('sovendus-express doctor', () => {
   });
 
   it('fails with what to do about it when Sovendus rejects the key', async () => {
-    const run = await doctor(['doctor', '--send-test'], {
+    const run = await runBin(['doctor', '--send-test'], {
       ...env,
       SOVENDUS_API_KEY: 'WRONG-KEY-1234',
     });
@@ -134,7 +89,7 @@ describe('sovendus-express doctor', () => {
     }));
     api.enqueue(...answers);
     // Each run's test conversion takes one of the answers, whichever comes first.
-    const runs = await Promise.all(answers.map(() => doctor(['doctor', '--send-test'], env)));
+    const runs = await Promise.all(answers.map(() => runBin(['doctor', '--send-test'], env)));
     for (const run of runs) {
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('that is all.');
@@ -145,8 +100,8 @@ describe('sovendus-express doctor', () => {
   it('masks the API key when it is set in the product id variable (the two swapped)', async () => {
     const swapped = { ...env, SOVENDUS_PRODUCT_ID: API_KEY, SOVENDUS_API_KEY: PRODUCT_ID };
     const runs = await Promise.all([
-      doctor(['doctor', '--send-test'], swapped),
-      doctor(['doctor', '--json'], swapped),
+      runBin(['doctor', '--send-test'], swapped),
+      runBin(['doctor', '--json'], swapped),
     ]);
     expect(runs.map((run) => run.code)).toEqual([1, 1]);
     expect(runs[0].stdout).toContain('SOVENDUS_PRODUCT_ID: must be a UUID');
@@ -156,8 +111,8 @@ describe('sovendus-express doctor', () => {
   it('shows SOVENDUS_PRODUCT_IDS, and masks the API key set among them by mistake', async () => {
     const other = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     const runs = await Promise.all([
-      doctor(['doctor', '--json'], { ...env, SOVENDUS_PRODUCT_IDS: `${PRODUCT_ID},${other}` }),
-      doctor(['doctor'], { ...env, SOVENDUS_PRODUCT_IDS: `${other}, ${API_KEY}` }),
+      runBin(['doctor', '--json'], { ...env, SOVENDUS_PRODUCT_IDS: `${PRODUCT_ID},${other}` }),
+      runBin(['doctor'], { ...env, SOVENDUS_PRODUCT_IDS: `${other}, ${API_KEY}` }),
     ]);
     const report = JSON.parse(runs[0].stdout) as Report;
     expect(report.settings.SOVENDUS_PRODUCT_IDS).toBe(`${PRODUCT_ID}, ${other}`);
@@ -172,14 +127,14 @@ describe('sovendus-express doctor', () => {
     const secrets = ['QuerySecret91', 'UserinfoSecret92', 'LoneSecret93', 'BaseSecret94'];
     const nobody = await freePort();
     const runs = await Promise.all([
-      doctor(['doctor'], { ...env, REDIS_URL: `${env.REDIS_URL}/0?password=${secrets[0]}` }),
-      doctor(['doctor', '--json'], {
+      runBin(['doctor'], { ...env, REDIS_URL: `${env.REDIS_URL}/0?password=${secrets[0]}` }),
+      runBin(['doctor', '--json'], {
         ...env,
         REDIS_URL: `redis://bob:${secrets[1]}@127.0.0.1:${port}`,
       }),
       // Nobody listens there: the check's failure is printed too.
-      doctor(['doctor'], { ...env, REDIS_URL: `redis://${secrets[2]}@127.0.0.1:${nobody}` }),
-      doctor(['doctor'], {
+      runBin(['doctor'], { ...env, REDIS_URL: `redis://${secrets[2]}@127.0.0.1:${nobody}` }),
+      runBin(['doctor'], {
         ...env,
         SOVENDUS_API_BASE_URL: `https://sovendus:${secrets[3]}@press-order-api.sovendus.com`,
       }),
@@ -194,7 +149,7 @@ describe('sovendus-express doctor', () => {
   }, 60_000);
 
   it('fails, naming each variable, when the configuration is invalid', async () => {
-    const run = await doctor(['doctor', '--json'], { SOVENDUS_PRODUCT_ID: 'abc' });
+    const run = await runBin(['doctor', '--json'], { SOVENDUS_PRODUCT_ID: 'abc' });
     const report = JSON.parse(run.stdout) as Report;
     expect(run.code).toBe(1);
     expect(report.checks[0]?.message).toContain('SOVENDUS_PRODUCT_ID: must be a UUID');
@@ -202,7 +157,7 @@ describe('sovendus-express doctor', () => {
   });
 
   it('names only variables when no setting is given at all', async () => {
-    const run = await doctor(['doctor'], {});
+    const run = await runBin(['doctor'], {});
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
       '- SOVENDUS_PRODUCT_ID + SOVENDUS_API_KEY, or SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: set ' +
@@ -214,7 +169,7 @@ describe('sovendus-express doctor', () => {
 
   it('names the variable when Sovendus answers 404 at the API base URL', async () => {
     api.enqueue({ status: 404, body: {} });
-    const run = await doctor(['doctor', '--send-test'], env);
+    const run = await runBin(['doctor', '--send-test'], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('✗ test conversion WRONG_URL');
     expect(run.stdout).toContain('check SOVENDUS_API_BASE_URL.');
@@ -222,7 +177,7 @@ describe('sovendus-express doctor', () => {
   });
 
   it('checks the coupon settings and sends a test redemption to the configured endpoint', async () => {
-    const run = await doctor(['doctor', '--send-test', '--json'], {
+    const run = await runBin(['doctor', '--send-test', '--json'], {
       ...env,
       SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '1234',
       SOVENDUS_COUPON_API_BASE_URL: api.url,
@@ -247,7 +202,7 @@ describe('sovendus-express doctor', () => {
   it('checks a coupon-only setup without conversion settings, and says what a 500 means', async () => {
     const couponApi = await startFakeSovendusApi({ trafficSourceNumbers: ['1234'] });
     try {
-      const run = await doctor(['doctor', '--send-test'], {
+      const run = await runBin(['doctor', '--send-test'], {
         SOVENDUS_COUPON_TRAFFIC_SOURCE_NUMBER: '4321',
         SOVENDUS_COUPON_API_BASE_URL: couponApi.url,
         SOVENDUS_RETRY_ATTEMPTS: '1',
@@ -268,8 +223,8 @@ describe('sovendus-express doctor', () => {
   it('fails when Redis does not answer, with its own line and no noise from ioredis', async () => {
     const dead = { ...env, REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
     const [json, text] = await Promise.all([
-      doctor(['doctor', '--json'], dead),
-      doctor(['doctor'], dead),
+      runBin(['doctor', '--json'], dead),
+      runBin(['doctor'], dead),
     ]);
     const report = JSON.parse(json.stdout) as Report;
     expect(json.code).toBe(1);
@@ -286,7 +241,7 @@ describe('sovendus-express doctor', () => {
   });
 
   it('fails when the API host does not resolve', async () => {
-    const run = await doctor(['doctor', '--json'], {
+    const run = await runBin(['doctor', '--json'], {
       ...env,
       SOVENDUS_API_BASE_URL: 'https://sovendus.invalid',
     });
@@ -296,10 +251,10 @@ describe('sovendus-express doctor', () => {
   });
 
   it('answers a usage error with exit code 2', async () => {
-    const unknown = await doctor(['doctor', '--frobnicate'], env);
+    const unknown = await runBin(['doctor', '--frobnicate'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Usage: sovendus-express doctor');
-    expect((await doctor([], env)).code).toBe(2);
+    expect((await runBin([], env)).code).toBe(2);
   });
 });
 
@@ -338,11 +293,11 @@ describe('the sovendus-express bin', () => {
       const flag = (path: string) =>
         form.includes('=') ? [`--dotenv=${path}`] : ['--dotenv', path];
       for (const [name, runner] of runners()) {
-        const run = await doctor(['doctor', '--json', ...flag(dotenv)], {}, runner);
+        const run = await runBin(['doctor', '--json', ...flag(dotenv)], {}, runner);
         expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: '' });
         const report = JSON.parse(run.stdout) as Report;
         expect(report.settings.SOVENDUS_PRODUCT_ID).toBe(PRODUCT_ID);
-        const absent = await doctor(['doctor', ...flag(missing)], {}, runner);
+        const absent = await runBin(['doctor', ...flag(missing)], {}, runner);
         expect({ name, code: absent.code }).toEqual({ name, code: 2 });
         expect(absent.stderr).toContain(`Cannot read ${missing}: ENOENT`);
         expect(absent.stdout).toBe('');
@@ -352,7 +307,7 @@ describe('the sovendus-express bin', () => {
 
   it('reads a .env file for the worker too, and says when it is missing', async () => {
     for (const [name, runner] of runners()) {
-      const absent = await doctor(['worker', `--dotenv=${missing}`], {}, runner);
+      const absent = await runBin(['worker', `--dotenv=${missing}`], {}, runner);
       expect({ name, code: absent.code }).toEqual({ name, code: 2 });
       expect(absent.stderr).toContain(`Cannot read ${missing}: ENOENT`);
     }
@@ -360,7 +315,7 @@ describe('the sovendus-express bin', () => {
 
   it('still reads an existing file given with --env-file=PATH, the old name', async () => {
     for (const [name, runner] of runners()) {
-      const run = await doctor(['doctor', '--json', `--env-file=${dotenv}`], {}, runner);
+      const run = await runBin(['doctor', '--json', `--env-file=${dotenv}`], {}, runner);
       expect({ name, code: run.code }).toEqual({ name, code: 0 });
       expect((JSON.parse(run.stdout) as Report).settings.SOVENDUS_API_KEY).toBe('••••-PQR');
     }
@@ -373,7 +328,7 @@ describe('the sovendus-express bin', () => {
     const esm: Runner = [process.execPath, resolve(__dirname, '../dist/esm/cli/main.js')];
     for (const [name, runner] of [...runners(), ['the ESM build', esm] as [string, Runner]]) {
       for (const flag of ['--version', '-v']) {
-        const run = await doctor([flag], {}, runner);
+        const run = await runBin([flag], {}, runner);
         expect({ name, flag, ...run }).toEqual({
           name,
           flag,
@@ -386,7 +341,7 @@ describe('the sovendus-express bin', () => {
   });
 
   it('lists --dotenv and --version in its usage', async () => {
-    const help = await doctor(['--help'], {});
+    const help = await runBin(['--help'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('sovendus-express doctor [--send-test] [--json] [--dotenv=PATH]');
     expect(help.stdout).toContain('sovendus-express worker [--dotenv=PATH]');

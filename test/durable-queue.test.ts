@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Queue } from 'bullmq';
-import { BullMQDeliveryQueue, attemptsForWindow } from '../src/bullmq.js';
+import { attemptsForWindow, type BullMQDeliveryQueue } from '../src/bullmq.js';
 import {
-  createSovendus,
   deliveryId,
   RedisTokenStore,
   type Sovendus,
-  type SovendusEvents,
   type SovendusOptions,
   type TokenStore,
 } from '../src/index.js';
 import { startFakeSovendusApi, type FakeSovendusApi } from '../src/testing/index.js';
-import { connectTestRedis, testRedisUrl, type TestRedis } from './support/redis.js';
+import { nextEvent, queueConnection, queuedInstance, testQueue } from './support/queue.js';
+import { connectTestRedis, type TestRedis } from './support/redis.js';
 import { API_KEY, createShop, freshTestToken, PRODUCT_ID } from './support/shop.js';
 import { eventually } from './support/wait-for.js';
 
@@ -33,43 +32,14 @@ beforeEach(() => {
   api.reset();
 });
 
-const { hostname, port } = new URL(testRedisUrl());
-
-/** A queue under this run's key prefix, fast retries: 20 ms, 40 ms, 80 ms ... */
-function queueNamed(name: string, retryWindowMs = 60_000) {
-  return new BullMQDeliveryQueue({
-    connection: { host: hostname, port: Number(port) },
-    name,
-    prefix: `${redis.prefix}bull`,
-    firstRetryDelayMs: 20,
-    retryWindowMs,
-  });
-}
+const connection = queueConnection();
+const queueNamed = (name: string, retryWindowMs?: number) => testQueue(redis, name, retryWindowMs);
+const next = nextEvent;
 
 function instance(queue: BullMQDeliveryQueue, options: Partial<SovendusOptions> = {}) {
-  const sovendus = createSovendus({
-    productId: PRODUCT_ID,
-    apiKey: API_KEY,
-    apiBaseUrl: api.url,
-    store: new RedisTokenStore({ client: redis.client, prefix: redis.prefix }),
-    queue,
-    retry: { attempts: 1 },
-    // Generous: a busy machine must not turn these outcomes into store timeouts.
-    storeTimeoutMs: 10_000,
-    timeoutMs: 10_000,
-    ...options,
-  });
+  const sovendus = queuedInstance(redis, api, queue, options);
   opened.push(sovendus);
   return sovendus;
-}
-
-function next<E extends keyof SovendusEvents>(sovendus: Sovendus, event: E) {
-  return new Promise<SovendusEvents[E]>((resolve) => {
-    const off = sovendus.on(event, (payload) => {
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 describe('the durable queue', () => {
@@ -252,7 +222,7 @@ describe('the durable queue', () => {
     await queue.enqueue({ kind: 'conversion', token, productId: PRODUCT_ID });
     // The worker has met the claim twice (and so retried once) without sending or dropping it.
     const jobs = new Queue(queue.name, {
-      connection: { host: hostname, port: Number(port) },
+      connection,
       prefix: `${redis.prefix}bull`,
     });
     await eventually(async () => {
@@ -292,7 +262,7 @@ describe('the durable queue', () => {
       { kind: 'checkout', sessionKey: 42, checkoutAt: 'now' },
     ];
     const jobs = new Queue(queue.name, {
-      connection: { host: hostname, port: Number(port) },
+      connection,
       prefix: `${redis.prefix}bull`,
     });
     await Promise.all(forged.map((job) => jobs.add(job.kind, job)));
@@ -392,7 +362,7 @@ describe("a checkout's follow-up", () => {
     await visitor.get(`/?sovReqToken=${second}`).expect(200);
     // The first checkout's follow-up has run (its job is gone) and left the new token alone.
     const jobs = new Queue(queue.name, {
-      connection: { host: hostname, port: Number(port) },
+      connection,
       prefix: `${redis.prefix}bull`,
     });
     await eventually(async () => {

@@ -33,6 +33,8 @@ const PEERS = [
   'supertest',
   '@types',
   '@opentelemetry',
+  // docs/queue.md's bull-board recipe: dev dependencies, only for the check.
+  '@bull-board',
 ];
 
 /** A compiler error, placed in the Markdown file the snippet came from. */

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { Redis as RedisClient } from 'ioredis';
 import { loadSovendusConfig, type SovendusEnvConfig } from '../config/env.js';
 import { ENV_SETTINGS, SETTINGS, type EnvSetting } from '../config/settings.js';
 import { SovendusError } from '../errors.js';
@@ -7,6 +7,7 @@ import { createSovendus } from '../sovendus.js';
 import { MemoryTokenStore } from '../stores/memory-store.js';
 import { maskSecrets, maskUrl, secretsOf, SHOW } from './doctor-masks.js';
 import { inVariableTerms } from './doctor-wording.js';
+import { quietClient, reason } from './redis-client.js';
 
 /** One of Sovendus' documented test tokens: accepted by the API without counting a sale. */
 export const TEST_TOKEN = '12345-test-123-12345';
@@ -54,24 +55,6 @@ function describeSettings(env: DoctorOptions['env']): Record<string, string> {
   return Object.fromEntries(
     ENV_SETTINGS.map((setting) => [setting.env, shown(setting, env[setting.env])]),
   );
-}
-
-const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/**
- * A client that keeps its connection errors for the report. Without a listener, ioredis prints
- * each one ("[ioredis] Unhandled error event") beside the doctor's own line, and that noise was
- * the only place the cause showed: the failed call itself only says "Connection is closed.".
- */
-function quietClient(Redis: typeof RedisClient, url: string, options: RedisOptions) {
-  const client = new Redis(url, options);
-  let lastError: unknown;
-  client.on('error', (error: unknown) => {
-    lastError = error;
-  });
-  /** Why a call failed: the connection's own error when there was one. */
-  const cause = (failure: unknown) => reason(lastError ?? failure);
-  return { client, cause };
 }
 
 async function checkRedis(url: string): Promise<DoctorCheck> {
@@ -123,7 +106,7 @@ async function checkQueue(url: string): Promise<DoctorCheck | undefined> {
       : {
           name: 'queue',
           ok: false,
-          message: `${counts}: dead conversions ran out of retries or were refused (see the failed jobs)`,
+          message: `${counts}: dead deliveries ran out of retries or were refused (sovendus-express dead list shows why)`,
         };
   } catch (error) {
     return { name: 'queue', ok: false, message: `cannot read the queue: ${cause(error)}` };

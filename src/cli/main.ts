@@ -1,30 +1,13 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { parseArguments } from './arguments.js';
+import { runDead, type CliOutput } from './dead.js';
+import { maskSecrets, secretsOf } from './doctor-masks.js';
 import { formatReport, runDoctor } from './doctor.js';
+import { runStats } from './stats.js';
+import { USAGE } from './usage.js';
 import { packageVersion } from './version.js';
 import { startWorker } from './worker.js';
-
-const USAGE = `Usage: sovendus-express doctor [--send-test] [--json] [--dotenv=PATH]
-       sovendus-express worker [--dotenv=PATH]
-       sovendus-express --version
-
-Checks the Sovendus settings in the environment (SOVENDUS_PRODUCT_ID, SOVENDUS_API_KEY,
-SOVENDUS_API_BASE_URL, REDIS_URL, ...): validates them, prints them with the API key masked,
-checks that Redis answers and that the API host resolves.
-
-  --send-test       also send a conversion with the test token 12345-test-123-12345
-  --json            print the report as JSON
-  --dotenv=PATH     read variables from a .env file first (variables already set win);
-                    --dotenv PATH works too. It was --env-file=PATH, which Node 20 reads
-                    itself and stops at when the file is missing
-  -v, --version     print the version of sovendus-express
-
-Exit code: 0 when every check passes, 1 when one fails, 2 for a usage error.
-
-worker delivers conversions queued by shops that run with worker: false (BullMQ, REDIS_URL),
-until SIGINT or SIGTERM.
-`;
 
 function loadEnvFile(path: string): boolean {
   try {
@@ -34,6 +17,18 @@ function loadEnvFile(path: string): boolean {
     process.stderr.write(`Cannot read ${path}: ${(error as Error).message}\n`);
     return false;
   }
+}
+
+/**
+ * stdout and stderr with every secret of the environment cut out of each line, as the
+ * doctor's report is: a dead letter's reason is text from outside, and so is a Redis error.
+ */
+function maskedOutput(): CliOutput {
+  const secrets = secretsOf(process.env);
+  return {
+    out: (text) => process.stdout.write(maskSecrets(text, secrets)),
+    err: (text) => process.stderr.write(maskSecrets(text, secrets)),
+  };
 }
 
 async function runWorkerUntilStopped(): Promise<number> {
@@ -65,6 +60,19 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (!request.envFiles.every(loadEnvFile)) return 2;
   if (request.command === 'worker') return runWorkerUntilStopped();
+  if (request.command === 'stats') {
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    return runStats(
+      request,
+      process.env,
+      { ...maskedOutput(), isTerminal: process.stdout.isTTY },
+      stopped,
+    );
+  }
+  if (request.command !== 'doctor') return runDead(request, process.env, maskedOutput());
   const report = await runDoctor({ env: process.env, sendTest: request.sendTest });
   process.stdout.write(
     request.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),

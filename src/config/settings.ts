@@ -168,7 +168,7 @@ export const SETTINGS = {
     rule: redisUrlField,
     shown: 'url',
     whenUnset: 'memory store',
-    doc: 'Returned as `redisUrl`, for your `RedisTokenStore`; `doctor` and `worker` connect to it.',
+    doc: 'Returned as `redisUrl`, for your `RedisTokenStore`; `doctor`, `worker`, `dead` and `stats` connect to it.',
   },
   couponTrafficSourceNumber: {
     option: 'coupons.trafficSourceNumber',

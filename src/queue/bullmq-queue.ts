@@ -2,12 +2,21 @@ import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullm
 import { EventEmitter } from 'node:events';
 import type { IoRedisClient } from '../stores/redis-clients.js';
 import {
-  deliveryId,
+  dropDeadLetters,
+  failedReasonOf,
+  listDeadLetters,
+  retryDeadLetters,
+  type DeadLetter,
+  type DeadLettersHandled,
+} from './dead-letters.js';
+import {
   type DeliverQueued,
   type DeliveryQueue,
   type EnqueueOptions,
   type QueuedDelivery,
 } from './delivery-queue.js';
+import { jobIdOf } from './job-ids.js';
+import { readQueueFigures, type QueueFigures } from './queue-figures.js';
 
 const ignore = (): void => undefined;
 /**
@@ -98,9 +107,8 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
     await this.#queue.add(delivery.kind, delivery, {
       // BullMQ ignores an add whose id exists: one job per token or per order and code, and
       // one follow-up beside it.
-      ...(options.delayMs === undefined
-        ? { jobId: deliveryId(delivery) }
-        : { jobId: `${deliveryId(delivery)}.later`, delay: Math.max(0, options.delayMs) }),
+      jobId: jobIdOf(delivery, options.delayMs !== undefined),
+      ...(options.delayMs === undefined ? {} : { delay: Math.max(0, options.delayMs) }),
       attempts: this.attempts,
       backoff: { type: 'exponential', delay: this.#firstDelayMs },
       removeOnComplete: { age: 3600 },
@@ -117,8 +125,9 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
       async (job) => {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         const verdict = await deliver(job.data, { last });
-        if (verdict.decision === 'retry') throw new Error(verdict.error.message);
-        if (verdict.decision === 'dead') throw new UnrecoverableError(verdict.error.message);
+        if (verdict.decision === 'retry') throw new Error(failedReasonOf(verdict.error));
+        if (verdict.decision === 'dead')
+          throw new UnrecoverableError(failedReasonOf(verdict.error));
       },
       {
         connection: this.#connection,
@@ -138,6 +147,35 @@ export class BullMQDeliveryQueue implements DeliveryQueue {
   /** How many deliveries wait (waiting, delayed or running). */
   pendingCount(): Promise<number> {
     return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
+  }
+
+  /**
+   * The newest dead letters, newest first, as they may be shown: what, when, why, how many
+   * runs; tokens and voucher codes shortened to 8 characters, no e-mail hash, no session.
+   * `limit`: how many at most, 1 to 10,000; default 100.
+   */
+  listDead(options: { limit?: number | undefined } = {}): Promise<DeadLetter[]> {
+    return listDeadLetters(this.#queue, options.limit ?? 100);
+  }
+
+  /**
+   * Puts the dead letters `ids` names (`'all'`: every one) back in the queue, each with its
+   * whole retry window again. A worker delivers them through the same claims as any delivery,
+   * so one sent meanwhile is not sent again, and one that fails again is dead again, with its
+   * new reason and the same id.
+   */
+  retryDead(ids: readonly string[] | 'all'): Promise<DeadLettersHandled> {
+    return retryDeadLetters(this.#queue, ids);
+  }
+
+  /** Deletes the dead letters `ids` names, for good. */
+  dropDead(ids: readonly string[]): Promise<DeadLettersHandled> {
+    return dropDeadLetters(this.#queue, ids);
+  }
+
+  /** What the queue did in the last hour and holds now, by kind of delivery. */
+  figures(): Promise<QueueFigures> {
+    return readQueueFigures(this.#queue, Date.now());
   }
 
   /** Stops the worker, letting a running delivery finish, then closes the queue. */

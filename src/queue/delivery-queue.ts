@@ -66,6 +66,11 @@ export interface QueuedCheckout {
 /** Whatever the queue holds: every kind travels the same way. */
 export type QueuedDelivery = QueuedConversion | QueuedRedemption | QueuedCheckout;
 
+/** How a redemption's {@link deliveryId} begins (a conversion's begins with its product id). */
+export const REDEMPTION_ID_PREFIX = 'coupon.';
+/** How a checkout follow-up's {@link deliveryId} begins. */
+export const CHECKOUT_ID_PREFIX = 'checkout.';
+
 /**
  * The idempotency key of a delivery: a conversion is its token (per product), a redemption its
  * order id and code. A queue keeps one entry per id.
@@ -75,9 +80,9 @@ export function deliveryId(delivery: QueuedDelivery): string {
   // Hashed: session keys, codes and order ids may hold any character, and queue ids may not.
   const [prefix, identity] =
     delivery.kind === 'checkout'
-      ? ['checkout', [delivery.sessionKey, delivery.orderId ?? null]]
-      : ['coupon', [delivery.orderId ?? null, delivery.couponCode]];
-  return `${prefix}.${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 40)}`;
+      ? [CHECKOUT_ID_PREFIX, [delivery.sessionKey, delivery.orderId ?? null]]
+      : [REDEMPTION_ID_PREFIX, [delivery.orderId ?? null, delivery.couponCode]];
+  return `${prefix}${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 40)}`;
 }
 
 /** Options of {@link DeliveryQueue.enqueue}. */
