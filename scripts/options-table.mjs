@@ -196,9 +196,9 @@ function fullTable(options) {
 /**
  * The README's options: those a new shop decides on its first day, the ones the Quick start
  * gives (where conversions go, the key), what turns on voucher codes, and what production
- * wants (a shared store, a logger, and a queue and consent where the shop needs them). The
- * others have defaults that suit most shops; listing all of them, with their defaults, made the
- * README half table. docs/api.md keeps the full table.
+ * wants (a shared store, a logger, and a queue and consent where the shop needs them). Most
+ * shops leave the others out; listing all of them, with their defaults, made the README half
+ * table. docs/api.md keeps the full table.
  */
 const README_OPTIONS = [
   'productId',
@@ -223,8 +223,8 @@ function readmeTable(options) {
     '| --- | --- |',
     ...rows,
     '',
-    `The other ${all - rows.length} have defaults that suit most shops; [all ${all}](docs/api.md#options),`,
-    'with their defaults and environment variables, are in docs/api.md.',
+    `Most shops leave out the other ${all - rows.length}; [all ${all}](docs/api.md#options), with their`,
+    'defaults and environment variables, are in docs/api.md.',
   ].join('\n');
 }
 
