@@ -1,11 +1,11 @@
-// Writes the options table of README.md, the options reference of docs/api.md and its
-// environment table from the code instead of by hand: each option and what it does from the
+// Writes the options tables of README.md and docs/api.md, the options reference of docs/api.md
+// and its environment table from the code instead of by hand: each option and what it does from the
 // TSDoc of `SovendusOptions` (and of the nested `...Options` interfaces) in src/types.ts, each
 // default as the built options schema fills it in, and each environment variable from the table
 // of settings (src/config/settings.ts). A default stated in the TSDoc must be the one the code
 // applies, and the table's defaults the ones the schema fills in, or this script fails.
 //
-//   npm run build && node scripts/options-table.mjs           rewrites the three blocks
+//   npm run build && node scripts/options-table.mjs           rewrites the four blocks
 //   node scripts/options-table.mjs --check                    exits 1 when one is stale
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -160,7 +160,7 @@ async function describeOptions() {
     const byWords = setting?.required ?? (row.required ? required : undefined);
     return {
       ...row,
-      // The README's cell: the value alone. The reference keeps what the TSDoc says with it.
+      // The full table's cell: the value alone. The reference keeps what the TSDoc says with it.
       shortDefault: byCode ?? row.stated?.replace(/\s*\(.*$/, '') ?? byWords ?? 'none',
       fullDefault: row.stated ?? byCode ?? byWords,
       variable: setting?.env,
@@ -171,7 +171,8 @@ async function describeOptions() {
 const cell = (text) => text.replace(/\|/g, '\\|');
 const summaryOf = (description) => sentencesOf(description)[0] ?? '';
 
-function readmeTable(options) {
+/** Every option with its default, environment variable and summary: docs/api.md's table. */
+function fullTable(options) {
   const lines = [
     '| option | default | environment variable | what it does |',
     '| --- | --- | --- | --- |',
@@ -190,6 +191,41 @@ function readmeTable(options) {
       .map((row) => `| ${row} |`),
   ];
   return lines.join('\n');
+}
+
+/**
+ * The README's options: those a new shop decides on its first day, the ones the Quick start
+ * gives (where conversions go, the key), what turns on voucher codes, and what production
+ * wants (a shared store, a logger, and a queue and consent where the shop needs them). Most
+ * shops leave the others out; listing all of them, with their defaults, made the README half
+ * table. docs/api.md keeps the full table.
+ */
+const README_OPTIONS = [
+  'productId',
+  'apiKey',
+  'coupons.trafficSourceNumber',
+  'store',
+  'consent',
+  'queue',
+  'logger',
+];
+
+function readmeTable(options) {
+  const byPath = new Map(options.map((option) => [option.path, option]));
+  const rows = README_OPTIONS.map((path) => {
+    const option = byPath.get(path);
+    if (option === undefined) throw new Error(`README_OPTIONS: ${path} is no option of ${TYPES}`);
+    return `| ${[`\`${path}\``, summaryOf(option.description)].map(cell).join(' | ')} |`;
+  });
+  const all = options.filter((option) => !option.nested).length;
+  return [
+    '| option | what it does |',
+    '| --- | --- |',
+    ...rows,
+    '',
+    `Most shops leave out the other ${all - rows.length}; [all ${all}](docs/api.md#options), with their`,
+    'defaults and environment variables, are in docs/api.md.',
+  ].join('\n');
 }
 
 /** What `doctor` prints of a variable, by the table's `shown`. */
@@ -273,6 +309,7 @@ function between(text, name, content, file) {
 const options = await describeOptions();
 const targets = [
   ['README.md', 'options-table', readmeTable(options)],
+  ['docs/api.md', 'options-table', fullTable(options)],
   ['docs/api.md', 'options-reference', apiReference(options)],
   ['docs/api.md', 'env-table', envTable(options)],
 ];
