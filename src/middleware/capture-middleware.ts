@@ -173,9 +173,9 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
 
   /** Keeps what a landing carries for the session: a token, a voucher code, or both. */
   function capture(req: IncomingMessage, res: ServerResponse, found: Landing, next: () => void) {
-    for (const carried of [found.token, found.couponCode]) {
-      if (carried.found && !carried.ok) rejected(carried.problem);
-    }
+    // Each by name, not through an array: this runs on every tokened landing.
+    if (found.token.found && !found.token.ok) rejected(found.token.problem);
+    if (found.couponCode.found && !found.couponCode.ok) rejected(found.couponCode.problem);
     const token = productIdFor && kept(found.token);
     const couponCode = couponCodes && kept(found.couponCode);
     if (token === undefined && couponCode === undefined) {
