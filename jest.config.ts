@@ -5,14 +5,7 @@ import type { Config } from 'jest';
  * server and no child process, and read no build. Kept here, in one place; every other file
  * of `test/` is an integration test.
  */
-const UNIT_TESTS = [
-  'carried-keys',
-  'claim-ledger',
-  'config',
-  'config-input',
-  'retry-policy',
-  'token',
-];
+const UNIT_TESTS = ['claim-ledger', 'config', 'config-input', 'retry-policy', 'token'];
 
 /** The soak runs on its own, after everything else (`npm run test:soak`), on a Redis of its own. */
 const SOAK_TEST = 'soak';

@@ -61,11 +61,19 @@ it.each([
   expect((await visitor.get('/next')).body).toEqual(expected);
 });
 
-it('keeps no key of a tokened request once its response has ended', async () => {
-  const visitor = request.agent(shapeShop(express, sovendusFor()));
-  await visitor.get(`/landing?sovReqToken=${freshTestToken()}`).expect(200);
-  await visitor.get('/next').expect(200);
-  expect(carriedKeys.size).toBe(0);
+it('carries the key of a token holder only while its response is open', async () => {
+  const seen: IncomingMessage[] = [];
+  const app = express();
+  app.use(sessions());
+  app.use(sovendusFor().capture());
+  app.use((req, res) => {
+    seen.push(req);
+    res.json({ carried: carriedKeys.has(req) });
+  });
+  const visitor = request.agent(app);
+  await visitor.get(`/landing?sovReqToken=${freshTestToken()}`).expect(200, { carried: true });
+  await visitor.get('/next').expect(200, { carried: true });
+  expect(seen.map((req) => carriedKeys.has(req))).toEqual([false, false]);
 });
 
 it('reaches a checkout in a mounted sub-app', async () => {
