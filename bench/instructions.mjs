@@ -1,6 +1,6 @@
 // `npm run bench:instructions`: what a request costs in machine instructions, counted by
-// valgrind's callgrind, for the landing rows of `npm run bench` (no token against a bare shop,
-// a token against the protocol doc's snippet). A count does not move with the machine's load
+// valgrind's callgrind, for the rows of `npm run bench` (no token against a bare shop; a token,
+// and a checkout, against the protocol doc's snippet). A count does not move with the machine's load
 // the way CPU time does (about ±0.03 a row on the shared VM), so it tells two versions of the
 // code apart where the timed bench cannot: it is how a change is checked before it is timed.
 // It is not a time: a cache miss or a GC thread's wait costs nothing here. Needs valgrind
@@ -11,7 +11,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { otelNodeArgs, OTEL_MODE } from './otel-mode.mjs';
+import Redis from 'ioredis';
 import { startThrowawayRedis } from './throwaway-redis.mjs';
+import { seedVisitors } from './visitors.mjs';
 
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('bench/instructions.mjs needs valgrind (apt-get install valgrind).');
@@ -26,36 +28,62 @@ const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 10_000);
 const RUNS = Number(process.env.INSTR_RUNS ?? 2);
 const CONCURRENCY = 16;
 
+/** Checkouts are slower under valgrind (each calls the fake API): a quarter as many. */
+const CHECKOUT_WARMUP = Math.ceil(WARMUP / 4);
+const CHECKOUTS = Math.ceil(REQUESTS / 4);
+const PREFIX = 'instr:';
+
 // [name, reference scenario, our scenario, request kind]
 const PLAN = [
   ['capture, no token vs baseline', 'baseline', 'capture-no-token', 'plain'],
   ['capture, token vs naive snippet', 'naive-token', 'capture-token', 'token'],
+  ['checkout, ours vs naive', 'checkout-naive', 'checkout-ours', 'checkout'],
 ];
 
 let tokenCounter = 0;
-const pathFor = (kind) =>
-  kind === 'token'
-    ? `/products?page=2&sovReqToken=bench-${(tokenCounter += 1)}-tok`
-    : '/products?page=2';
+/** Each checkout by a visitor of its own who landed (seeded), on either side. */
+let visitorCounter = 0;
+
+function requestFor(kind, scenario) {
+  switch (kind) {
+    case 'token':
+      return {
+        method: 'GET',
+        path: `/products?page=2&sovReqToken=bench-${(tokenCounter += 1)}-tok`,
+      };
+    case 'checkout': {
+      const visitor = `${scenario === 'checkout-ours' ? 'o' : 'n'}-${(visitorCounter += 1)}`;
+      return { method: 'POST', path: '/checkout', headers: { 'x-visitor': visitor } };
+    }
+    default:
+      return { method: 'GET', path: '/products?page=2' };
+  }
+}
 
 /** Sends `count` requests, `CONCURRENCY` at a time on keep-alive sockets. */
-async function drive(port, kind, count) {
+async function drive(port, kind, scenario, count) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let left = count;
   const send = () =>
     new Promise((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, agent, path: pathFor(kind) }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
+      const options = { host: '127.0.0.1', port, agent, ...requestFor(kind, scenario) };
+      const req = http.request(options, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
       });
       req.on('error', reject);
+      req.end();
     });
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (left > 0) {
         left -= 1;
-        const status = await send();
+        const { status, body } = await send();
         if (status !== 200) throw new Error(`the shop answered ${status}`);
+        // A checkout that sent nothing would be counted as a cheap one.
+        if (kind === 'checkout' && !body.includes('"sent"')) throw new Error(`checkout: ${body}`);
       }
     }),
   );
@@ -89,9 +117,10 @@ async function countOne(scenario, kind, env) {
     });
     child.once('exit', (code) => reject(new Error(`shop ${scenario} exited (${code})`)));
   });
-  await drive(port, kind, WARMUP);
+  const counted = kind === 'checkout' ? CHECKOUTS : REQUESTS;
+  await drive(port, kind, scenario, kind === 'checkout' ? CHECKOUT_WARMUP : WARMUP);
   control(child.pid, '-i', 'on');
-  await drive(port, kind, REQUESTS);
+  await drive(port, kind, scenario, counted);
   control(child.pid, '-i', 'off');
   control(child.pid, '-d');
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -104,7 +133,7 @@ async function countOne(scenario, kind, env) {
     if (match) total += Number(match[1]);
   }
   rmSync(dir, { recursive: true, force: true });
-  return total / REQUESTS;
+  return total / counted;
 }
 
 const median = (values) => {
@@ -114,8 +143,22 @@ const median = (values) => {
 };
 
 const redis = await startThrowawayRedis();
-// No row calls the API; the shops only need a URL to start.
-const env = { REDIS_URL: redis.url, API_URL: 'http://127.0.0.1:9', PREFIX: 'instr:' };
+const seeding = new Redis(redis.url);
+// Every checkout of every run, warm-up included, on both sides (one counter for both).
+await seedVisitors(seeding, PREFIX, 2 * RUNS * (CHECKOUT_WARMUP + CHECKOUTS) + 1);
+seeding.disconnect();
+const api = spawn(process.execPath, ['bench/fake-api.mjs'], {
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
+const apiUrl = await new Promise((resolve) => {
+  let output = '';
+  api.stdout.on('data', (chunk) => {
+    output += chunk;
+    const match = /READY (\S+)/.exec(output);
+    if (match) resolve(match[1]);
+  });
+});
+const env = { REDIS_URL: redis.url, API_URL: apiUrl, PREFIX };
 const rows = [];
 try {
   for (const [name, reference, ours, kind] of PLAN) {
@@ -134,13 +177,14 @@ try {
     rows.push({ name, counts, referenceIr, oursIr, ratio: referenceIr / oursIr });
   }
 } finally {
+  api.kill('SIGTERM');
   redis.child.kill('SIGKILL');
 }
 
 const k = (n) => `${Math.round(n / 1000).toLocaleString('en-US')} k`;
 console.log(
   [
-    `Node ${process.version}, callgrind, ${WARMUP.toLocaleString('en-US')} warm-up requests, then ${REQUESTS.toLocaleString('en-US')} counted, ${RUNS} runs each (median); OpenTelemetry: ${OTEL_MODE}`,
+    `Node ${process.version}, callgrind, ${WARMUP.toLocaleString('en-US')} warm-up landings, then ${REQUESTS.toLocaleString('en-US')} counted (checkouts: ${CHECKOUT_WARMUP.toLocaleString('en-US')} and ${CHECKOUTS.toLocaleString('en-US')}), ${RUNS} runs each (median); OpenTelemetry: ${OTEL_MODE}`,
     '',
     '| comparison | reference instructions/req | ours instructions/req | ratio | runs (reference; ours) |',
     '|---|---:|---:|---|---|',

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import Redis from 'ioredis';
 import { OTEL_MODE, otelNodeArgs } from './otel-mode.mjs';
+import { seedVisitors } from './visitors.mjs';
 
 const BURSTS = Number(process.env.BENCH_BURSTS ?? 24);
 const BURST_MS = Number(process.env.BENCH_BURST_MS ?? 500);
@@ -69,20 +70,6 @@ async function startShop(scenario, env) {
   });
   const port = await ready(child, `shop ${scenario}`);
   return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function seedVisitors(redis, count) {
-  const token = (index) => `seed-${index}-tok`;
-  for (let start = 0; start < count; start += 10_000) {
-    const pipeline = redis.pipeline();
-    for (let index = start; index < Math.min(count, start + 10_000); index += 1) {
-      // As the store writes it: [token, productId, capturedAt].
-      const entry = [token(index), '9bc72425-902c-3abf-9db8-8b186d7cb160', 1];
-      pipeline.set(`${PREFIX}token:o-${index}`, JSON.stringify(entry), 'EX', 3600);
-      pipeline.set(`sovendus_token_n-${index}`, token(index), 'EX', 3600);
-    }
-    await pipeline.exec();
-  }
 }
 
 /**
@@ -219,7 +206,7 @@ const PLAN = [
 const comparisons = [];
 let inProcess;
 try {
-  await seedVisitors(redis, SEEDED_VISITORS);
+  await seedVisitors(redis, PREFIX, SEEDED_VISITORS);
   const only = process.env.BENCH_ONLY; // a substring of a comparison's name, to run just that
   for (const [name, reference, ours, kind, target] of PLAN) {
     if (only && !name.includes(only)) continue;
