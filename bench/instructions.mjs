@@ -105,22 +105,32 @@ async function countOne(scenario, kind, env) {
       ...otelNodeArgs,
       'bench/shop.mjs',
     ],
-    { env: { ...process.env, ...env, SCENARIO: scenario, NODE_ENV: 'production' } },
+    {
+      env: { ...process.env, ...env, SCENARIO: scenario, NODE_ENV: 'production', BENCH_SLOW: '1' },
+    },
   );
   let output = '';
-  child.stderr.resume();
+  let errors = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => (errors += chunk));
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       output += chunk;
       const match = /READY (\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`shop ${scenario} exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`shop ${scenario} exited (${code}): ${errors}`)));
   });
   const counted = kind === 'checkout' ? CHECKOUTS : REQUESTS;
-  await drive(port, kind, scenario, kind === 'checkout' ? CHECKOUT_WARMUP : WARMUP);
-  control(child.pid, '-i', 'on');
-  await drive(port, kind, scenario, counted);
+  try {
+    await drive(port, kind, scenario, kind === 'checkout' ? CHECKOUT_WARMUP : WARMUP);
+    control(child.pid, '-i', 'on');
+    await drive(port, kind, scenario, counted);
+  } catch (error) {
+    // The shop's own words first (a failed capture ends it), not valgrind's.
+    const said = errors.split('\n').filter((line) => line && !line.startsWith('=='));
+    throw new Error(`shop ${scenario}: ${said.join('; ') || error.message}`, { cause: error });
+  }
   control(child.pid, '-i', 'off');
   control(child.pid, '-d');
   const exited = new Promise((resolve) => child.once('exit', resolve));

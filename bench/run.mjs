@@ -68,8 +68,10 @@ async function startShop(scenario, env) {
     env: { ...process.env, ...env, SCENARIO: scenario, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const port = await ready(child, `shop ${scenario}`);
-  return { child, url: `http://127.0.0.1:${port}` };
+  const shop = { child, url: '', said: '' };
+  child.stderr.on('data', (chunk) => (shop.said += chunk));
+  shop.url = `http://127.0.0.1:${await ready(child, `shop ${scenario}`)}`;
+  return shop;
 }
 
 /**
@@ -125,7 +127,11 @@ async function runPair(reference, ours, env, bursts, visitorOffset) {
   let output = '';
   loadgen.stdout.on('data', (chunk) => (output += chunk));
   await new Promise((resolve) => loadgen.once('exit', resolve));
+  // A shop ends itself when a capture or checkout fails (shop.mjs): say why, not what the load
+  // generator made of the refused connections.
+  const ended = shops.find((shop) => shop.child.exitCode !== null);
   for (const shop of shops) shop.child.kill('SIGTERM');
+  if (ended) throw new Error(`a shop ended during the run: ${ended.said}`);
   const results = JSON.parse(output);
   return { reference: { bursts: results.reference }, ours: { bursts: results.ours } };
 }
