@@ -27,6 +27,10 @@ function hostnameOf(req: IncomingMessage): string | undefined {
  * browser replaces a cookie only by one of the same name, domain and path: so the same
  * attributes, with `Max-Age=0`. The shop's own `Set-Cookie` headers are kept; once the headers
  * are sent it is too late, and nothing is done.
+ *
+ * Expired whether or not the request carries the cookie: a `SameSite=Strict` cookie is not sent
+ * on a cross-site navigation, such as the return from a payment provider's page, which is where
+ * many checkouts end, though the browser still holds it.
  */
 export function expireCookies(
   req: IncomingMessage,
