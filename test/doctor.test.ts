@@ -148,6 +148,23 @@ describe('sovendus-express doctor', () => {
     }
   }, 60_000);
 
+  it('keeps the rest of the report readable: a user name beside a password is no secret', async () => {
+    const { port } = new URL(env.REDIS_URL ?? '');
+    const secret = 'UserinfoSecret95';
+    const runs = await Promise.all([
+      // Hosted Redis URLs name the user `default`, a word the report uses too.
+      runBin(['doctor'], { ...env, REDIS_URL: `redis://default:${secret}@127.0.0.1:${port}` }),
+      runBin(['doctor'], {
+        ...env,
+        SOVENDUS_API_BASE_URL: `https://user:${secret}@press-order-api.sovendus.com`,
+      }),
+    ]);
+    expect(runs[0].stdout).toContain('(default)');
+    expect(runs[0].stdout).toMatch(/REDIS_URL\s+redis:\/\/••••:••••@127\.0\.0\.1:\d+\n/);
+    expect(runs[1].stdout).toContain('must not contain a user name or password (userinfo before');
+    for (const run of runs) expect(run.stdout + run.stderr).not.toContain(secret);
+  }, 60_000);
+
   it('fails, naming each variable, when the configuration is invalid', async () => {
     const run = await runBin(['doctor', '--json'], { SOVENDUS_PRODUCT_ID: 'abc' });
     const report = JSON.parse(run.stdout) as Report;

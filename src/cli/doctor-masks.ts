@@ -72,11 +72,17 @@ export interface EnvSecrets {
 /** Query parameters whose values are credentials (ioredis reads `?password=`). */
 const CREDENTIAL_PARAM = /pass|pwd|secret|token|key|auth|cred/i;
 
+/**
+ * The secrets of a URL's userinfo and query. A user name beside a password names a user (often
+ * `default`, a word the report uses), and is masked in the URL alone; a lone user name may be
+ * the password (`redis://secret@host`), and is cut from every line.
+ */
 function credentialsIn(url: string): string[] {
   if (!URL.canParse(url)) return [];
   const { username, password, searchParams } = new URL(url);
   const params = [...searchParams].filter(([name]) => CREDENTIAL_PARAM.test(name));
-  return [username, password, ...params.map(([, value]) => value)].flatMap((value) => {
+  const userinfo = password === '' ? [username] : [password];
+  return [...userinfo, ...params.map(([, value]) => value)].flatMap((value) => {
     let decoded = value;
     try {
       decoded = decodeURIComponent(value);

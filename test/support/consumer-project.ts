@@ -12,6 +12,9 @@ export const repositoryRoot = resolve(__dirname, '../..');
 export const STRICT_SHOP_COMPILER_OPTIONS = {
   target: 'es2022',
   strict: true,
+  // What the strictest shops add (@tsconfig/strictest): the docs' code must compile there too.
+  exactOptionalPropertyTypes: true,
+  noUnusedParameters: true,
   noEmit: true,
   skipLibCheck: false,
   // TypeScript's own lib files are checked where TypeScript is released, and no setting of a
