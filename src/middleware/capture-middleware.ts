@@ -190,12 +190,11 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       next();
       return;
     }
-    const captured: Captured = { token: token?.value, couponCode: couponCode?.value };
-
     let sessionKey: string | undefined;
     try {
       sessionKey = sessions.keyOf(req);
     } catch (error) {
+      const captured: Captured = { token: token?.value, couponCode: couponCode?.value };
       events.emit('failed', { stage: 'capture', error: sessions.setupFailed(error), ...captured });
       next();
       return;
@@ -209,6 +208,11 @@ export function createCaptureMiddleware(options: CaptureOptions): Middleware {
       return;
     }
     const key = sessionKey;
+    // Nearly every landing: a token in the query and no voucher code. No closure of ours then.
+    if (token && !token.fromCookie && couponCode === undefined) {
+      saveToken(productIdFor, req, res, key, token.value, next);
+      return;
+    }
     // Both at once; `next` once each has settled, in its own handlers.
     let pending = (token ? 1 : 0) + (couponCode ? 1 : 0);
     const done = () => {
