@@ -97,6 +97,13 @@ describe('sovendus-express doctor', () => {
     expectNoKeyPiece(API_KEY, ...runs.map((run) => run.stdout + run.stderr));
   }, 60_000);
 
+  it("quotes Sovendus' own message as it was said, option names and all", async () => {
+    api.enqueue({ status: 422, body: { message: 'productId does not match apiBaseUrl' } });
+    const run = await runBin(['doctor', '--send-test'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('(422: productId does not match apiBaseUrl)');
+  }, 60_000);
+
   it('masks the API key when it is set in the product id variable (the two swapped)', async () => {
     const swapped = { ...env, SOVENDUS_PRODUCT_ID: API_KEY, SOVENDUS_API_KEY: PRODUCT_ID };
     const runs = await Promise.all([

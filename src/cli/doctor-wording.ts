@@ -30,7 +30,14 @@ const REWRITES = [...VARIABLE_OF_OPTION].map(([option, variable]) => ({
   variable,
 }));
 
-/** `message` with every option it names replaced by its environment variable. */
-export function inVariableTerms(message: string): string {
-  return REWRITES.reduce((text, { pattern, variable }) => text.replace(pattern, variable), message);
+const rewrite = (text: string) =>
+  REWRITES.reduce((rewritten, { pattern, variable }) => rewritten.replace(pattern, variable), text);
+
+/**
+ * `message` with every option it names replaced by its environment variable, except inside
+ * `quoted` (what Sovendus answered, which the message quotes): that is shown as it was said.
+ */
+export function inVariableTerms(message: string, quoted?: string): string {
+  if (quoted === undefined || quoted === '') return rewrite(message);
+  return message.split(quoted).map(rewrite).join(quoted);
 }

@@ -167,7 +167,7 @@ async function sendTestDelivery(
     name,
     ok: false,
     message: error
-      ? `${error.code}: ${inVariableTerms(error.message)}`
+      ? `${error.code}: ${inVariableTerms(error.message, error.sovendusMessage)}`
       : `unexpected result: ${result.status}`,
   };
 }
