@@ -1,10 +1,11 @@
 // `npm run bench:instructions`: what a request costs in machine instructions, counted by
 // valgrind's callgrind, for the rows of `npm run bench` (no token against a bare shop; a token,
-// and a checkout, against the protocol doc's snippet). A count does not move with the machine's load
-// the way CPU time does (about ±0.03 a row on the shared VM), so it tells two versions of the
-// code apart where the timed bench cannot: it is how a change is checked before it is timed.
-// It is not a time: a cache miss or a GC thread's wait costs nothing here. Needs valgrind
-// (`apt-get install valgrind`); CI runs nothing of it.
+// and a checkout, against the protocol doc's snippet). A count does not move with the machine's
+// load the way CPU time does (about ±0.03 a row on the shared VM), only with the collector's
+// rhythm (up to 3 % a landing, 8 % a checkout between runs of the same code), so a difference
+// larger than that, seen in every run, tells two versions of the code apart before they are
+// timed. It is not a time: a cache miss or a GC thread's wait costs nothing here. Needs
+// valgrind (`apt-get install valgrind`); CI runs nothing of it.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';

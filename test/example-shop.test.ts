@@ -136,6 +136,20 @@ describe('the example shop', () => {
     expect(api.calls).toHaveLength(1);
   });
 
+  it('converts a token once: a second visitor who lands with it is told, and nothing is sent twice', async () => {
+    // As the README says of the test token: it converts once per run of the shop.
+    const token = freshTestToken();
+    const first = request.agent(app);
+    await first.get(`/?sovReqToken=${token}`).expect(200);
+    expect((await checkout(first)).text).toContain('Sovendus conversion sent');
+    const second = request.agent(app);
+    await second.get(`/?sovReqToken=${token}`).expect(200);
+    const again = await checkout(second);
+    expect(again.text).toContain('Already converted');
+    expect(again.text).toContain('nothing was sent twice');
+    expect(api.calls.map((call) => call.token)).toEqual([token]);
+  });
+
   it('answers /favicon.ico with 204 and no session', async () => {
     const icon = await request(app).get('/favicon.ico').expect(204);
     expect(icon.headers['set-cookie']).toBeUndefined();
